@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cni/fsutil.h"
 #include "cni/log.h"
 
 static int log_fd = -1;
@@ -34,31 +35,11 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
-/* mkdir -p of the directory part of path. */
-static int mkdir_parent(const char *path)
-{
-	char dir[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(dir))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(dir, path, len + 1);
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return 0;
-}
-
 int log_open(const char *path, enum log_level level)
 {
 	int fd;
 
-	if (mkdir_parent(path) < 0)
+	if (mkdir_parent(path, 0755) < 0)
 		return -1;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0)
