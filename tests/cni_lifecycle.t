@@ -58,7 +58,6 @@ t_like "$(jget "$CNI_OUT" .msg)" "host interface bh[0-9a-f]+ is down" "CHECK not
 ip -n "$NODE" link set "$(jget "$R1" '.interfaces[0].name')" up
 
 # --- DEL -------------------------------------------------------------------
-allocs() { grep -cv '^#\|^last' "$T_DIR/state/ipam/testnet/allocations" || true; }
 cni DEL c1 "$P1" eth0 <"$T_DIR/conf-check"
 t_is "$CNI_RC" 0 "DEL c1 succeeds"
 t_is "$(links_in "$NODE" | grep -c "$(jget "$R1" '.interfaces[0].name')")" 0 "DEL removed the host veth"

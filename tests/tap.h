@@ -16,26 +16,30 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...) \
 	tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
-static inline void tap_name(const char *fmt, va_list ap)
+/* Prints one test line and counts it; the caller adds the diagnostics. */
+static inline void tap_line(int pass, const char *fmt, va_list ap)
 {
+	printf("%sok %d - ", pass ? "" : "not ", ++tap_n);
 	vprintf(fmt, ap);
 	putchar('\n');
+	if (!pass)
+		tap_failed++;
 }
+
+#define TAP_LINE(pass, fmt) do {			\
+		va_list ap;				\
+		va_start(ap, fmt);			\
+		tap_line(pass, fmt, ap);		\
+		va_end(ap);				\
+	} while (0)
 
 static inline int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static inline int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
-	va_list ap;
-
-	printf("%sok %d - ", pass ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	tap_name(fmt, ap);
-	va_end(ap);
-	if (!pass) {
-		tap_failed++;
+	TAP_LINE(pass, fmt);
+	if (!pass)
 		printf("#   failed at %s:%d\n", file, line);
-	}
 	fflush(stdout);
 	return pass;
 }
@@ -46,18 +50,12 @@ static inline int tap_is_int(long long got, long long want, const char *file,
 static inline int tap_is_int(long long got, long long want, const char *file,
 			     int line, const char *fmt, ...)
 {
-	va_list ap;
 	int pass = got == want;
 
-	printf("%sok %d - ", pass ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	tap_name(fmt, ap);
-	va_end(ap);
-	if (!pass) {
-		tap_failed++;
+	TAP_LINE(pass, fmt);
+	if (!pass)
 		printf("#   failed at %s:%d\n#   expected: %lld\n#        got: %lld\n",
 		       file, line, want, got);
-	}
 	fflush(stdout);
 	return pass;
 }
@@ -68,18 +66,12 @@ static inline int tap_is_str(const char *got, const char *want, const char *file
 static inline int tap_is_str(const char *got, const char *want, const char *file,
 			     int line, const char *fmt, ...)
 {
-	va_list ap;
 	int pass = got && want ? strcmp(got, want) == 0 : got == want;
 
-	printf("%sok %d - ", pass ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	tap_name(fmt, ap);
-	va_end(ap);
-	if (!pass) {
-		tap_failed++;
+	TAP_LINE(pass, fmt);
+	if (!pass)
 		printf("#   failed at %s:%d\n#   expected: '%s'\n#        got: '%s'\n",
 		       file, line, want ? want : "(null)", got ? got : "(null)");
-	}
 	fflush(stdout);
 	return pass;
 }

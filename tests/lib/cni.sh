@@ -100,3 +100,10 @@ wait_for() {
 
 # links_in NS: the interface names in a namespace, one per line.
 links_in() { ip -n "$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1; }
+
+# allocs [NETWORK [DATADIR]]: how many addresses bulkhead-ipam has handed out.
+allocs() {
+	local f="${2:-$T_DIR/state/ipam}/${1:-testnet}/allocations"
+	[ -f "$f" ] || { echo 0; return; }
+	grep -cv '^#\|^last' "$f" || true
+}
