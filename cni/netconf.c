@@ -108,10 +108,11 @@ static int parse_ipam(struct netconf *conf, struct cni_err *err)
 }
 
 /* Fields the runtime fills in: only their types are ours to check here. */
-static int parse_runtime_fields(struct netconf *conf, struct cni_err *err)
+static int parse_runtime_fields(struct netconf *conf, bool strict,
+				struct cni_err *err)
 {
 	const json_t *unused = NULL;
-	bool masq = false;
+	bool masq = false, scaling = false;
 
 	if (conf_object(conf->root, "", "prevResult", &conf->prev_result, err) < 0 ||
 	    conf_array(conf->root, "", "cni.dev/valid-attachments",
@@ -120,10 +121,12 @@ static int parse_runtime_fields(struct netconf *conf, struct cni_err *err)
 	    conf_object(conf->root, "", "args", &unused, err) < 0 ||
 	    conf_object(conf->root, "", "runtimeConfig", &unused, err) < 0 ||
 	    conf_object(conf->root, "", "capabilities", &unused, err) < 0 ||
-	    conf_bool(conf->root, "", "networkScaling", &masq, err) < 0 ||
+	    conf_bool(conf->root, "", "networkScaling", &scaling, err) < 0 ||
 	    conf_bool(conf->root, "", "ipMasq", &masq, err) < 0)
 		return -1;
-	if (masq)
+	/* Masquerading is the interface plugin's job: the standalone IPAM
+	 * plugin (not strict) lets its parent's ipMasq be. */
+	if (masq && strict)
 		return cni_errorf(err, CNI_ERR_UNSUPPORTED_FIELD,
 				  "unsupported netconf field \"ipMasq\": true (pod addresses are routed; masquerade on the node if they must leave the cluster)");
 	return 0;
@@ -156,7 +159,7 @@ int netconf_parse(const char *buf, size_t len, bool strict,
 				  conf->name, BH_MAX_NAME);
 	if (conf_uint(conf->root, "", "mtu", 576, 65535, &conf->mtu, err) < 0 ||
 	    parse_paths(conf, err) < 0 || parse_ipam(conf, err) < 0 ||
-	    parse_runtime_fields(conf, err) < 0)
+	    parse_runtime_fields(conf, strict, err) < 0)
 		return -1;
 	return 0;
 }

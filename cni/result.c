@@ -132,10 +132,12 @@ json_t *result_render_ipam(const struct ipam_result *r, enum cni_version v)
 	return res;
 }
 
+/* Results come from a delegate (its fault: 105) or from a prevResult that
+ * CHECK compares against (a mismatch: 104). */
 static int bad_result(const char *who, const char *what, struct cni_err *err)
 {
-	return cni_errorf(err, BH_ERR_DELEGATE, "%s returned a bad result: %s",
-			  who, what);
+	return cni_errorf(err, strcmp(who, "prevResult") == 0 ? BH_ERR_CHECK :
+			  BH_ERR_DELEGATE, "%s returned a bad result: %s", who, what);
 }
 
 static int parse_ip(const json_t *o, const char *who, struct result_ip *ip,
@@ -153,10 +155,15 @@ static int parse_ip(const json_t *o, const char *who, struct result_ip *ip,
 	if (gw) {
 		if (ip_addr_parse(gw, &ip->gw) < 0 || ip->gw.family != AF_INET)
 			return bad_result(who, "ips[].gateway is not an IPv4 address", err);
-		return 0;
+	} else {
+		/* The IPAM convention: the subnet's first host address. */
+		ip_prefix_first(&ip->addr, &ip->gw);
+		if (ip->addr.len > 30 || ip_addr_add(&ip->gw, 1) < 0)
+			return bad_result(who, "no gateway, and none can be derived from a /31 or /32", err);
 	}
-	ip_prefix_first(&ip->addr, &ip->gw);
-	return ip_addr_add(&ip->gw, 1) < 0 ? bad_result(who, "no gateway", err) : 0;
+	if (ip_addr_eq(&ip->gw, &ip->addr.addr))
+		return bad_result(who, "the gateway is the pod's own address", err);
+	return 0;
 }
 
 static int parse_route(const json_t *o, const char *who, struct result_route *r,
