@@ -56,7 +56,11 @@ static int parse_version(struct netconf *conf, struct cni_err *err)
 			  conf->version_str);
 }
 
-static int parse_paths(struct netconf *conf, struct cni_err *err)
+/* Our top-level fields. Without `own` the top level is another plugin's
+ * (bulkhead-ipam under bridge or ptp), whose "mtu" or "logLevel" mean
+ * something else: the defaults stand and ipam.dataDir is the way to move
+ * the state. */
+static int parse_paths(struct netconf *conf, bool own, struct cni_err *err)
 {
 	const char *level = NULL;
 	int n;
@@ -66,11 +70,13 @@ static int parse_paths(struct netconf *conf, struct cni_err *err)
 	conf->daemon_socket = BH_DEFAULT_SOCKET;
 	conf->bpffs_root = BH_DEFAULT_BPFFS_ROOT;
 	conf->log_level = LOG_LVL_INFO;
-	if (conf_path(conf->root, "", "stateDir", &conf->state_dir, err) < 0 ||
-	    conf_path(conf->root, "", "logFile", &conf->log_file, err) < 0 ||
-	    conf_path(conf->root, "", "daemonSocket", &conf->daemon_socket, err) < 0 ||
-	    conf_path(conf->root, "", "bpffsRoot", &conf->bpffs_root, err) < 0 ||
-	    conf_string(conf->root, "", "logLevel", false, &level, err) < 0)
+	if (own &&
+	    (conf_uint(conf->root, "", "mtu", 576, 65535, &conf->mtu, err) < 0 ||
+	     conf_path(conf->root, "", "stateDir", &conf->state_dir, err) < 0 ||
+	     conf_path(conf->root, "", "logFile", &conf->log_file, err) < 0 ||
+	     conf_path(conf->root, "", "daemonSocket", &conf->daemon_socket, err) < 0 ||
+	     conf_path(conf->root, "", "bpffsRoot", &conf->bpffs_root, err) < 0 ||
+	     conf_string(conf->root, "", "logLevel", false, &level, err) < 0))
 		return -1;
 	if (level && log_level_parse(level, &conf->log_level) < 0)
 		return cni_errorf(err, CNI_ERR_INVALID_NETCONF,
@@ -157,8 +163,7 @@ int netconf_parse(const char *buf, size_t len, bool strict,
 		return cni_errorf(err, CNI_ERR_INVALID_NETCONF,
 				  "invalid netconf: name \"%.60s\" must be 1-%d characters of letters, digits, '_', '.', '-', starting with a letter or digit",
 				  conf->name, BH_MAX_NAME);
-	if (conf_uint(conf->root, "", "mtu", 576, 65535, &conf->mtu, err) < 0 ||
-	    parse_paths(conf, err) < 0 || parse_ipam(conf, err) < 0 ||
+	if (parse_paths(conf, strict, err) < 0 || parse_ipam(conf, err) < 0 ||
 	    parse_runtime_fields(conf, strict, err) < 0)
 		return -1;
 	return 0;
