@@ -10,26 +10,14 @@
 
 #include "cni/fsutil.h"
 
+/* The common case, a directory that exists, costs one mkdir(). */
 int mkdir_p(const char *path, mode_t mode)
 {
-	char dir[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(dir))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(dir, path, len + 1);
-	for (char *p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, mode) < 0 && errno != EEXIST)
-			return -1;
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || mkdir_parent(path, mode) < 0)
+		return -1;
+	return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 int mkdir_parent(const char *path, mode_t mode)

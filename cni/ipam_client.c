@@ -1,10 +1,29 @@
 /* One IPAM interface over the in-process allocator and delegated plugins. */
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cni/delegate.h"
 #include "cni/ipam_client.h"
 #include "cni/log.h"
 #include "ipam/ipam_cni.h"
+
+/* bulkhead-ipam serves IPv6 to other plugins, but this plugin's pods and
+ * datapath are IPv4 for now. */
+static int inproc_add(struct cni_ctx *ctx, struct ipam_result *out,
+		      bool *fresh, struct cni_err *err)
+{
+	struct cni_err ignored = { 0 };
+
+	if (ipam_cni_add(&ctx->conf, &ctx->args, out, fresh, err) < 0)
+		return -1;
+	if (out->ips[0].addr.addr.family == AF_INET)
+		return 0;
+	if (*fresh)
+		ipam_cni_del(&ctx->conf, &ctx->args, &ignored);
+	ipam_result_free(out);
+	return cni_errorf(err, CNI_ERR_INVALID_NETCONF,
+			  "invalid netconf: ipam.subnet: only IPv4 pod addresses are supported yet");
+}
 
 int ipam_client_add(struct cni_ctx *ctx, struct ipam_result *out, bool *fresh,
 		    struct cni_err *err)
@@ -13,7 +32,7 @@ int ipam_client_add(struct cni_ctx *ctx, struct ipam_result *out, bool *fresh,
 	int rc;
 
 	if (netconf_ipam_inproc(&ctx->conf))
-		return ipam_cni_add(&ctx->conf, &ctx->args, out, fresh, err);
+		return inproc_add(ctx, out, fresh, err);
 	/* A delegate cannot tell us whether the address is new: treat it as
 	 * ours to release if ADD fails, as the spec's DEL-on-failure does. */
 	*fresh = true;

@@ -183,13 +183,15 @@ static int read_stdin(struct cni_ctx *ctx)
 		if (len == cap) {
 			char *nb;
 
-			if (cap >= CNI_MAX_STDIN) {
+			/* One byte past the maximum tells "too large" from
+			 * "exactly the maximum". */
+			if (cap > CNI_MAX_STDIN) {
 				free(buf);
 				return cni_errorf(&ctx->err, CNI_ERR_IO,
 						  "netconf on stdin is larger than %u bytes",
 						  CNI_MAX_STDIN);
 			}
-			cap *= 2;
+			cap = cap * 2 > CNI_MAX_STDIN ? CNI_MAX_STDIN + 1 : cap * 2;
 			nb = realloc(buf, cap);
 			if (!nb) {
 				free(buf);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cni/fsutil.h"
 #include "ipam/ipam.h"
 
 #define STORE_HEADER "# bulkhead-ipam v1"
@@ -259,24 +260,6 @@ static void remove_one(struct ipam_store *s, size_t e)
 
 /* --- the file ------------------------------------------------------------ */
 
-/* mkdir -p, creating what is missing with mode 0700. */
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* Parses one "<ip> <container_id> <ifname>" line into the store. */
 static int load_allocation(struct ipam_store *s, char *line, unsigned lineno,
 			   struct cni_err *err)
@@ -502,7 +485,7 @@ int ipam_store_open(const char *data_dir, const char *network,
 			   "ipam.dataDir \"%.64s...\" is too long", data_dir);
 		goto fail;
 	}
-	if (mkdir_p(s->dir) < 0) {
+	if (mkdir_p(s->dir, 0700) < 0) {
 		cni_errorf(err, BH_ERR_IPAM, "ipam: cannot create %s: %s",
 			   s->dir, strerror(errno));
 		goto fail;
