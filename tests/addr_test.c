@@ -4,34 +4,7 @@
 
 #include "ipam/addr.h"
 #include "tests/tap.h"
-
-static const char *fmt(const struct ip_addr *a)
-{
-	static char buf[4][IP_ADDR_STRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	ip_addr_format(a, buf[i], sizeof(buf[i]));
-	return buf[i];
-}
-
-static struct ip_addr A(const char *s)
-{
-	struct ip_addr a = { 0 };
-
-	if (ip_addr_parse(s, &a) < 0)
-		diag("test bug: cannot parse %s", s);
-	return a;
-}
-
-static struct ip_prefix P(const char *s)
-{
-	struct ip_prefix p = { 0 };
-
-	if (ip_prefix_parse(s, &p) < 0)
-		diag("test bug: cannot parse %s", s);
-	return p;
-}
+#include "tests/test_util.h"
 
 static void test_round_trips(void)
 {
@@ -49,7 +22,7 @@ static void test_round_trips(void)
 
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		is_int(ip_addr_parse(addrs[i], &a), 0, "parse %s", addrs[i]);
-		is_str(fmt(&a), addrs[i], "%s formats back", addrs[i]);
+		is_str(fmt_addr(&a), addrs[i], "%s formats back", addrs[i]);
 	}
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		is_int(ip_prefix_parse(prefixes[i], &p), 0, "parse %s",
@@ -65,7 +38,7 @@ static void test_round_trips(void)
 	is_int(a.family, AF_INET6, "IPv6 family");
 	is_int(ip_addr_bytes(&a), 16, "IPv6 has 16 bytes");
 	is_int(ip_addr_bits(&a), 128, "IPv6 has 128 bits");
-	is_str(fmt(&a), "fd00::1", "IPv6 formats canonically");
+	is_str(fmt_addr(&a), "fd00::1", "IPv6 formats canonically");
 	p = P("fd00::/120");
 	is_int(p.len, 120, "IPv6 prefix length");
 
@@ -74,7 +47,7 @@ static void test_round_trips(void)
 	ip_addr_format(&a, buf, 8);
 	is_str(buf, "192.168", "format truncates to the buffer");
 	a = (struct ip_addr){ 0 };
-	is_str(fmt(&a), "(none)", "unset address formats as (none)");
+	is_str(fmt_addr(&a), "(none)", "unset address formats as (none)");
 }
 
 static void test_bad_input(void)
@@ -129,11 +102,11 @@ static void check_add(const char *from, int64_t n, const char *want)
 
 	if (!want) {
 		is_int(ip_addr_add(&a, n), -1, "%s %+lld wraps", from, (long long)n);
-		is_str(fmt(&a), from, "%s unchanged after wrap", from);
+		is_str(fmt_addr(&a), from, "%s unchanged after wrap", from);
 		return;
 	}
 	is_int(ip_addr_add(&a, n), 0, "%s %+lld", from, (long long)n);
-	is_str(fmt(&a), want, "%s %+lld = %s", from, (long long)n, want);
+	is_str(fmt_addr(&a), want, "%s %+lld = %s", from, (long long)n, want);
 }
 
 static void test_add(void)
@@ -172,9 +145,9 @@ static void check_prefix(const char *prefix, const char *first,
 	struct ip_addr a;
 
 	ip_prefix_first(&p, &a);
-	is_str(fmt(&a), first, "first of %s", prefix);
+	is_str(fmt_addr(&a), first, "first of %s", prefix);
 	ip_prefix_last(&p, &a);
-	is_str(fmt(&a), last, "last of %s", prefix);
+	is_str(fmt_addr(&a), last, "last of %s", prefix);
 	is_int(ip_prefix_is_canonical(&p), canonical, "%s is %scanonical",
 	       prefix, canonical ? "" : "not ");
 }

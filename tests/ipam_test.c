@@ -11,6 +11,7 @@
 
 #include "ipam/ipam.h"
 #include "tests/tap.h"
+#include "tests/test_util.h"
 
 static char tmpdir[] = "/tmp/bulkhead-ipam-test.XXXXXX";
 static pid_t main_pid;
@@ -27,28 +28,6 @@ static void cleanup(void)
 {
 	if (getpid() == main_pid)
 		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* s with control characters as '?', so a test name stays on its TAP line. */
-static const char *printable(const char *s)
-{
-	static char buf[64];
-	size_t i;
-
-	for (i = 0; s[i] && i < sizeof(buf) - 1; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
-}
-
-static const char *fmt(const struct ip_addr *a)
-{
-	static char buf[4][IP_ADDR_STRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	ip_addr_format(a, buf[i], sizeof(buf[i]));
-	return buf[i];
 }
 
 /* --- pool ---------------------------------------------------------------- */
@@ -79,9 +58,9 @@ static void pool_ok(const char *text, const char *start, const char *end,
 		diag("error %d: %s", err.code, err.msg);
 		return;
 	}
-	is_str(fmt(&p.start), start, "  start %s", start);
-	is_str(fmt(&p.end), end, "  end %s", end);
-	is_str(fmt(&p.gateway), gw, "  gateway %s", gw);
+	is_str(fmt_addr(&p.start), start, "  start %s", start);
+	is_str(fmt_addr(&p.end), end, "  end %s", end);
+	is_str(fmt_addr(&p.gateway), gw, "  gateway %s", gw);
 	ok(ipam_pool_capacity(&p) == cap, "  capacity %llu (got %llu)",
 	   (unsigned long long)cap,
 	   (unsigned long long)ipam_pool_capacity(&p));
@@ -228,7 +207,7 @@ static const char *alloc(struct ipam_store *s, const struct ipam_pool *p,
 		return "error";
 	if (fresh)
 		*fresh = f;
-	return fmt(&ip);
+	return fmt_addr(&ip);
 }
 
 static const char *alloc1(struct ipam_store *s, const struct ipam_pool *p,
@@ -248,7 +227,7 @@ static const char *lookup(struct ipam_store *s, const char *cid,
 	struct ipam_attachment att = { cid, ifname };
 	struct ip_addr ip;
 
-	return ipam_lookup(s, &att, &ip) == 1 ? fmt(&ip) : "none";
+	return ipam_lookup(s, &att, &ip) == 1 ? fmt_addr(&ip) : "none";
 }
 
 static int release(struct ipam_store *s, const char *cid, const char *ifname)
@@ -592,7 +571,7 @@ static void test_big(void)
 	is_int(fails, 0, "a /16 hands out 65533 addresses");
 	diag("65533 allocations in %.3f s", t);
 	ok(t < 2.0, "  quickly (%.3f s)", t);
-	is_str(fmt(&ip), "10.128.255.254", "  the last is 10.128.255.254");
+	is_str(fmt_addr(&ip), "10.128.255.254", "  the last is 10.128.255.254");
 	is_str(alloc(s, &p, "one-more", "eth0", NULL, &err), "error", "then one more fails");
 	is_int(err.code, CNI_ERR_TRY_AGAIN, "  with CNI_ERR_TRY_AGAIN");
 	is_int(close_net(s), 0, "close writes 65533 lines");

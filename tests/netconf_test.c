@@ -5,6 +5,7 @@
 #include "cni/conf_field.h"
 #include "cni/netconf.h"
 #include "tests/tap.h"
+#include "tests/test_util.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -14,20 +15,6 @@
 
 #define A16 "aaaaaaaaaaaaaaaa"
 #define A128 A16 A16 A16 A16 A16 A16 A16 A16
-
-/* s with control characters as '?', so a test name stays on its TAP line. */
-static const char *printable(const char *s)
-{
-	static char buf[96];
-	size_t i;
-
-	for (i = 0; s[i] && i < sizeof(buf) - 1; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
-	buf[i] = '\0';
-	if (s[i])
-		snprintf(buf + sizeof(buf) - 4, 4, "...");
-	return buf;
-}
 
 /* Parses len bytes of text; err is cleared first. */
 static int parse_n(const char *text, size_t len, bool strict,

@@ -14,32 +14,11 @@
 
 #include "cni/netlink.h"
 #include "tests/tap.h"
+#include "tests/test_util.h"
 
 #define HOST_IF "bhtest0"
 #define PEER_IF "eth0"
 #define ALIAS "bulkhead: default/pod-a eth0"
-
-static struct ip_prefix prefix(const char *s)
-{
-	struct ip_prefix p;
-
-	if (ip_prefix_parse(s, &p) < 0) {
-		printf("Bail out! bad prefix in test: %s\n", s);
-		exit(255);
-	}
-	return p;
-}
-
-static struct ip_addr addr(const char *s)
-{
-	struct ip_addr a;
-
-	if (ip_addr_parse(s, &a) < 0) {
-		printf("Bail out! bad address in test: %s\n", s);
-		exit(255);
-	}
-	return a;
-}
 
 static ino_t current_netns(void)
 {
@@ -171,7 +150,7 @@ static void test_veth_errors(struct nl *host, int peer_ns)
 
 static bool has_prefix(const struct ip_prefix *list, size_t n, const char *want)
 {
-	struct ip_prefix w = prefix(want);
+	struct ip_prefix w = P(want);
 
 	for (size_t i = 0; i < n; i++)
 		if (list[i].len == w.len && ip_addr_eq(&list[i].addr, &w.addr))
@@ -182,7 +161,7 @@ static bool has_prefix(const struct ip_prefix *list, size_t n, const char *want)
 static void test_addrs(struct nl *host, int ifindex)
 {
 	struct cni_err err = { 0 };
-	struct ip_prefix v4 = prefix("10.99.0.1/24"), v6 = prefix("fd00:99::1/64");
+	struct ip_prefix v4 = P("10.99.0.1/24"), v6 = P("fd00:99::1/64");
 	struct ip_prefix list[8];
 	char buf[IP_PREFIX_STRLEN] = "";
 	struct nl_link l;
@@ -227,7 +206,7 @@ static void test_addrs(struct nl *host, int ifindex)
 static const struct nl_route *find_route(const struct nl_route *list, size_t n,
 					 const char *dst)
 {
-	struct ip_prefix d = prefix(dst);
+	struct ip_prefix d = P(dst);
 
 	for (size_t i = 0; i < n; i++)
 		if (list[i].dst.len == d.len && ip_addr_eq(&list[i].dst.addr, &d.addr))
@@ -255,16 +234,16 @@ static void check_listed(const struct nl_route *list, size_t n, const char *dst,
 static void test_routes(struct nl *host, int ifindex)
 {
 	struct cni_err err = { 0 };
-	struct nl_route via = { .dst = prefix("10.100.0.0/16"),
-				.gw = addr("10.99.0.2") };
-	struct nl_route link = { .dst = prefix("10.101.0.5/32"), .oif = ifindex,
+	struct nl_route via = { .dst = P("10.100.0.0/16"),
+				.gw = A("10.99.0.2") };
+	struct nl_route link = { .dst = P("10.101.0.5/32"), .oif = ifindex,
 				 .scope = RT_SCOPE_LINK };
 	struct nl_route dflt = { .dst = { .addr = { .family = AF_INET } },
-				 .gw = addr("10.99.0.2"), .oif = ifindex };
-	struct nl_route v6 = { .dst = prefix("fd00:100::/64"), .oif = ifindex };
+				 .gw = A("10.99.0.2"), .oif = ifindex };
+	struct nl_route v6 = { .dst = P("fd00:100::/64"), .oif = ifindex };
 	struct nl_route other_gw = via, unreachable = {
-		.dst = prefix("10.102.0.0/16"), .gw = addr("192.0.2.1") };
-	struct nl_route big_table = { .dst = prefix("10.103.0.0/16"), .oif = ifindex,
+		.dst = P("10.102.0.0/16"), .gw = A("192.0.2.1") };
+	struct nl_route big_table = { .dst = P("10.103.0.0/16"), .oif = ifindex,
 				      .scope = RT_SCOPE_LINK, .table = 1000 };
 	struct nl_route list[16];
 	const struct nl_route *r;
@@ -278,7 +257,7 @@ static void test_routes(struct nl *host, int ifindex)
 	is_int(nl_route_add(host, &big_table, &err), 0, "add to table 1000: %s",
 	       err.msg);
 
-	other_gw.gw = addr("10.99.0.3");
+	other_gw.gw = A("10.99.0.3");
 	is_int(nl_route_add(host, &other_gw, &err), -1,
 	       "a different route to the same destination fails");
 	is_int(err.code, BH_ERR_EXISTS, "... with BH_ERR_EXISTS: %s", err.msg);

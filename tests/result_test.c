@@ -5,6 +5,7 @@
 
 #include "cni/result.h"
 #include "tests/tap.h"
+#include "tests/test_util.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -14,44 +15,6 @@
 static const enum cni_version all_versions[] = {
 	CNI_V030, CNI_V031, CNI_V040, CNI_V100, CNI_V110,
 };
-
-static struct ip_addr A(const char *s)
-{
-	struct ip_addr a = { 0 };
-
-	if (ip_addr_parse(s, &a) < 0)
-		diag("test bug: cannot parse %s", s);
-	return a;
-}
-
-static struct ip_prefix P(const char *s)
-{
-	struct ip_prefix p = { 0 };
-
-	if (ip_prefix_parse(s, &p) < 0)
-		diag("test bug: cannot parse %s", s);
-	return p;
-}
-
-static const char *fmt_addr(const struct ip_addr *a)
-{
-	static char buf[4][IP_ADDR_STRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	ip_addr_format(a, buf[i], sizeof(buf[i]));
-	return buf[i];
-}
-
-static const char *fmt_prefix(const struct ip_prefix *p)
-{
-	static char buf[4][IP_PREFIX_STRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	ip_prefix_format(p, buf[i], sizeof(buf[i]));
-	return buf[i];
-}
 
 static const char *jstr(const json_t *o, const char *key)
 {
