@@ -46,7 +46,18 @@ cni_env() {
 #   extra:JSON  a valid netconf with more members (so, duplicate keys)
 #   head:N      the first N bytes of a valid netconf
 #   raw:TEXT    TEXT as is
-#   big         a valid-looking netconf of over 5 MiB
+#   big, exact  a valid netconf of 5 MiB, of exactly 4 MiB
+# padded SIZE: a valid netconf of exactly SIZE bytes, padded in "args".
+padded() {
+	local doc head tail
+	doc=$(netconf 1.1.0 '"args": {"pad": "@PAD@"}')
+	head=${doc%%@PAD@*}
+	tail=${doc#*@PAD@}
+	printf '%s' "$head"
+	head -c $(($1 - ${#head} - ${#tail} - 1)) /dev/zero | tr '\0' x
+	printf '%s\n' "$tail"
+}
+
 stdin_for() {
 	local doc
 	case $1 in
@@ -55,12 +66,8 @@ stdin_for() {
 	extra:*) netconf 1.1.0 "${1#extra:}" ;;
 	head:*) netconf 1.1.0 | head -c "${1#head:}" ;;
 	raw:*) printf '%s' "${1#raw:}" ;;
-	big)
-		doc=$(netconf 1.1.0 '"args": {"pad": "@PAD@"}')
-		printf '%s' "${doc%%@PAD@*}"
-		head -c $((5 << 20)) /dev/zero | tr '\0' x
-		printf '%s\n' "${doc#*@PAD@}"
-		;;
+	big) padded $((5 << 20)) ;;
+	exact) padded $((4 << 20)) ;;
 	*) echo "unknown stdin spec $1" >&2; return 1 ;;
 	esac
 }
@@ -266,6 +273,11 @@ t_like "$left" "allocation in .*/ipam/testnet/allocations: 10\.244\.7\.[0-9]+ $C
 cni_env DEL <"$IN"
 t_is "$CNI_RC" 0 "control: DEL succeeds" || t_diag "output: $CNI_OUT"
 t_is "$(leftovers)" "" "control: DEL leaves nothing behind"
+stdin_for exact >"$IN"
+cni_env ADD <"$IN"
+t_is "$CNI_RC/$(stat -c %s "$IN")" "0/$((4 << 20))" "control: a netconf of exactly 4 MiB is read whole"
+cni_env DEL <"$IN"
+t_is "$(leftovers)" "" "control: ... and its DEL leaves nothing behind"
 reset
 
 # --- the cases ----------------------------------------------------------------
