@@ -180,6 +180,9 @@ int delegate_run(const struct cni_ctx *ctx, const char *type,
 	close(in_fd);
 	in_fd = -1;
 	buf = read_all(out_fd, CNI_MAX_STDIN, &len);
+	/* It may still be writing what we no longer read. */
+	if (!buf)
+		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	pid = -1;

@@ -10,6 +10,7 @@
 
 #include "cni/log.h"
 #include "cni/skel.h"
+#include "ipam/ipam.h"
 
 static const struct {
 	const char *name;
@@ -30,10 +31,10 @@ int cni_check_container_id(const char *what, const char *id,
 
 	if (n == 0)
 		return cni_errorf(err, CNI_ERR_INVALID_ENV, "%s is required", what);
-	if (n > 256)
+	if (n > IPAM_MAX_ID)
 		return cni_errorf(err, CNI_ERR_INVALID_ENV,
-				  "%s is %zu characters long, at most 256 are allowed",
-				  what, n);
+				  "%s is %zu characters long, at most %d are allowed",
+				  what, n, IPAM_MAX_ID);
 	if (!isalnum((unsigned char)id[0]))
 		goto bad;
 	for (size_t i = 1; i < n; i++)

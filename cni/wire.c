@@ -189,7 +189,9 @@ int wire_unwire(struct nl *host, const char *network, const char *host_ifname,
 	if (rc <= 0)
 		return rc;
 	wire_alias(network, alias, sizeof(alias));
-	if (strcmp(l.alias, alias) != 0) {
+	/* No alias: a crash between creating the pair and naming it; the name
+	 * is derived from this attachment, so it is still ours. */
+	if (l.alias[0] && strcmp(l.alias, alias) != 0) {
 		log_warn("not deleting %s: alias \"%s\" is not this network's",
 			 host_ifname, l.alias);
 		return 0;

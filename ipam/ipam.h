@@ -10,7 +10,9 @@
 #include "cni/error.h"
 
 #define IPAM_DEFAULT_DATA_DIR "/var/lib/bulkhead/ipam"
-#define IPAM_MAX_ID 256			/* longest container ID we accept */
+/* Longest container ID we accept: runtimes use 64 hex digits; the limit
+ * keeps "ID:IFNAME.tmp" within a file name's 255 bytes. */
+#define IPAM_MAX_ID 224
 #define IPAM_MAX_IFNAME 15		/* IFNAMSIZ - 1 */
 
 /* What may be handed out: [start, end] within subnet, minus the gateway, and

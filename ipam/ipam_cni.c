@@ -95,6 +95,11 @@ int valid_attachments_parse(const json_t *list, struct ipam_attachment **out,
 
 	*out = NULL;
 	*n = 0;
+	/* Without the list every attachment would look stale: refuse rather
+	 * than wipe the network. An explicit [] does mean "none is valid". */
+	if (!list)
+		return cni_errorf(err, CNI_ERR_INVALID_NETCONF,
+				  "invalid netconf: GC needs cni.dev/valid-attachments (an empty list if no attachment is valid)");
 	if (count == 0)
 		return 0;
 	atts = calloc(count, sizeof(*atts));

@@ -36,7 +36,8 @@ cni_env() {
 		esac
 	done
 	for k in "${!v[@]}"; do envs+=("$k=${v[$k]}"); done
-	CNI_OUT=$(ip netns exec "$NODE" env -i "${envs[@]}" "$PLUGIN" 2>>"$T_DIR/stderr") &&
+	# A hung plugin fails its case instead of hanging the suite.
+	CNI_OUT=$(timeout 60 ip netns exec "$NODE" env -i "${envs[@]}" "$PLUGIN" 2>>"$T_DIR/stderr") &&
 		CNI_RC=0 || CNI_RC=$?
 }
 
@@ -252,6 +253,11 @@ case_ "host veth name taken"   106 "bh"           ADD "" host_name_taken
 case_ "CNI_IFNAME lo"          106 "interface lo "         ADD "" "" CNI_IFNAME=lo
 # Delegated IPAM (host-local speaks up to 1.0.0): its error passes through
 # with its code, and an address it gave that ADD cannot use is given back.
+# An IPAM plugin that never stops talking is cut off, not waited for.
+mkdir -p "$T_DIR/fake"
+printf '#!/bin/sh\nexec tr "\\0" x </dev/zero\n' >"$T_DIR/fake/flood"
+chmod +x "$T_DIR/fake/flood"
+case_ "delegated IPAM floods stdout" 105 "output too large" ADD 'jq:.ipam = {type: "flood"}' "" "CNI_PATH=$T_DIR/fake"
 if [ -x "$REF_PLUGINS/host-local" ]; then
 	HL='.cniVersion = "1.0.0" | .ipam = {type: "host-local", dataDir: ($t + "/state/host-local")}'
 	case_ "delegated IPAM fails" 999 "no IP ranges" ADD "jq:$HL" ""

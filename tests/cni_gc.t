@@ -23,6 +23,9 @@ ip -n "$NODE" link set bhstray000001 alias "bulkhead:testnet"
 ip -n "$NODE" link add othervethx type veth peer name otherp
 ip -n "$NODE" link set othervethx alias "bulkhead:othernet"
 
+cni GC "" "" "" <"$T_DIR/conf"
+t_is "$(jget "$CNI_OUT" .code)" 7 "GC without cni.dev/valid-attachments is refused"
+t_is "$(allocs)" 3 "... and releases nothing"
 jq '. + {"cni.dev/valid-attachments": [{"containerID": "c1", "ifname": "eth0"}]}' \
 	"$T_DIR/conf" >"$T_DIR/conf-gc"
 cni GC "" "" "" <"$T_DIR/conf-gc"

@@ -87,7 +87,12 @@ cni ADD c3 "$P3" eth0 <"$T_DIR/conf"
 t_is "$(jget "$CNI_OUT" .code)" 106 "a repeated ADD is refused: the interface exists"
 t_is "$(links_in "${PFX}p3" | grep -c eth0)" 1 "... and the existing interface is untouched"
 t_is "$(grep -c "^${A%/*} c3 eth0" "$T_DIR/state/ipam/testnet/allocations")" 1 "... and it keeps its address"
+# A crash between creating the pair and naming it leaves a veth with no
+# alias: its derived name still marks it as this attachment's.
+H3=$(jq -r '.interfaces[0].name' "$T_DIR/state/results/testnet/c3:eth0")
+ip -n "$NODE" link set "$H3" alias ""
 cni DEL c3 "$P3" eth0 <"$T_DIR/conf"
+t_is "$(links_in "$NODE" | grep -c "^$H3\$")" 0 "DEL removes a host veth that lost its alias"
 
 # --- every spec version ----------------------------------------------------
 for v in 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0; do
