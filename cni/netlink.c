@@ -977,6 +977,19 @@ int nl_route_add(struct nl *nl, const struct nl_route *r, struct cni_err *err)
 	return 0;
 }
 
+int nl_route_find(struct nl *nl, const struct nl_route *want,
+		  struct cni_err *err)
+{
+	char desc[ROUTE_STRLEN];
+	struct nl_reply reply;
+	int rc = route_present(nl, want, &reply);
+
+	if (rc < 0)
+		return nl_fail(err, BH_ERR_NETLINK, &reply, "look up route %s",
+			       route_str(nl, want, desc, sizeof(desc)));
+	return rc;
+}
+
 /* Protocol 0 means BH_RTPROT here too, so deleting never removes a route
  * somebody else made; the scope is left open (RT_SCOPE_NOWHERE is IPv4's
  * wildcard) so a route is found whatever scope the kernel settled on. */

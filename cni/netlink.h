@@ -85,6 +85,10 @@ int nl_addr_list(struct nl *nl, int ifindex, int family, struct ip_prefix *out,
 int nl_route_add(struct nl *nl, const struct nl_route *r, struct cni_err *err);
 /* Deletes a route; a route already gone is success. */
 int nl_route_del(struct nl *nl, const struct nl_route *r, struct cni_err *err);
+/* Whether a route with want's destination and gateway (and device, when
+ * want->oif is set) is in want's table: 1, 0, or -1 with err. */
+int nl_route_find(struct nl *nl, const struct nl_route *want,
+		  struct cni_err *err);
 /* Lists the routes of table (0 = main) in family, like nl_addr_list. */
 int nl_route_list(struct nl *nl, int family, uint32_t table,
 		  struct nl_route *out, size_t max, size_t *n,

@@ -4,7 +4,6 @@
  * host veth), so traffic always crosses the host side where policy runs. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/if_addr.h>
@@ -219,53 +218,6 @@ static bool has_addr(struct nl *nl, int ifindex, const struct ip_prefix *want,
 	return false;
 }
 
-/* All routes of the main table in family; the array is malloc'd. */
-static struct nl_route *route_list_all(struct nl *nl, int family, size_t *n,
-				       struct cni_err *err)
-{
-	size_t cap = 256;
-
-	for (int tries = 0; tries < 4; tries++) {
-		struct nl_route *routes = calloc(cap, sizeof(*routes));
-
-		if (!routes) {
-			cni_errorf(err, BH_ERR_INTERNAL, "out of memory");
-			return NULL;
-		}
-		if (nl_route_list(nl, family, 0, routes, cap, n, err) < 0) {
-			free(routes);
-			return NULL;
-		}
-		if (*n <= cap)
-			return routes;
-		/* The table grew past what we asked for: ask again, bigger. */
-		free(routes);
-		cap = *n + 256;
-	}
-	cni_errorf(err, BH_ERR_NETLINK, "route table keeps growing; try again");
-	return NULL;
-}
-
-static bool has_route(struct nl *nl, const struct nl_route *want,
-		      struct cni_err *err)
-{
-	struct nl_route *routes;
-	bool found = false;
-	size_t n = 0;
-
-	routes = route_list_all(nl, want->dst.addr.family, &n, err);
-	for (size_t i = 0; routes && i < n && !found; i++) {
-		const struct nl_route *r = &routes[i];
-
-		found = r->dst.len == want->dst.len && r->oif == want->oif &&
-			(want->dst.len == 0 ||
-			 ip_addr_eq(&r->dst.addr, &want->dst.addr)) &&
-			(want->gw.family == 0 || ip_addr_eq(&r->gw, &want->gw));
-	}
-	free(routes);
-	return found;
-}
-
 static int check_link(struct nl *nl, const char *side, const char *name,
 		      const uint8_t *mac, unsigned int mtu, struct nl_link *l,
 		      struct cni_err *err)
@@ -298,19 +250,22 @@ static int check_ip(struct nl *host, struct nl *pod, int hidx, int pidx,
 		.dst = { .addr = { .family = ip->gw.family } }, .gw = ip->gw, .oif = pidx,
 	};
 	struct nl_route to_pod = { .dst = host_prefix(&ip->addr.addr), .oif = hidx };
+	int rc;
 
 	ip_prefix_format(&ip->addr, a, sizeof(a));
 	ip_addr_format(&ip->gw, g, sizeof(g));
 	if (!has_addr(pod, pidx, &ip->addr, err))
 		return err->code ? -1 : check_fail(err, "pod interface %s lacks address %s",
 						   pname, a);
-	if (!has_route(pod, &dflt, err))
-		return err->code ? -1 : check_fail(err, "pod has no default route via %s dev %s",
-						   g, pname);
+	rc = nl_route_find(pod, &dflt, err);
+	if (rc <= 0)
+		return rc < 0 ? -1 : check_fail(err, "pod has no default route via %s dev %s",
+						g, pname);
 	ip_addr_format(&ip->addr.addr, a, sizeof(a));
-	if (!has_route(host, &to_pod, err))
-		return err->code ? -1 : check_fail(err, "host has no route to %s dev %s",
-						   a, hname);
+	rc = nl_route_find(host, &to_pod, err);
+	if (rc <= 0)
+		return rc < 0 ? -1 : check_fail(err, "host has no route to %s dev %s",
+						a, hname);
 	return 0;
 }
 
