@@ -12,7 +12,6 @@
 #include "ipam/ipam_cni.h"
 
 struct gc_links {
-	const char *network;
 	char alias[256];
 	char (*keep)[IF_NAMESIZE];	/* host veth names of valid attachments */
 	size_t n_keep;
@@ -38,7 +37,7 @@ static int collect_stale(const struct nl_link *l, void *arg)
 static int gc_links(struct cni_ctx *ctx, const struct ipam_attachment *valid,
 		    size_t n)
 {
-	struct gc_links g = { .network = ctx->conf.name, .n_keep = n };
+	struct gc_links g = { .n_keep = n };
 	struct nl host = { 0 };
 	int rc = -1;
 
