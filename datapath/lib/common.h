@@ -1,0 +1,56 @@
+/* What every program includes: kernel headers, the shared contracts, and
+ * the per-packet context the lib/ headers pass around. */
+#ifndef BH_DP_LIB_COMMON_H
+#define BH_DP_LIB_COMMON_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/types.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bulkhead/config.h"
+#include "bulkhead/conntrack.h"
+#include "bulkhead/counters.h"
+#include "bulkhead/endpoint.h"
+#include "bulkhead/event.h"
+#include "bulkhead/identity.h"
+#include "bulkhead/ipcache.h"
+#include "bulkhead/policy.h"
+#include "bulkhead/reason.h"
+
+#define NSEC_PER_SEC	1000000000ull
+
+/* The five-tuple and what else the verdict needs from one packet. ICMP
+ * echo carries its id in both ports; other ICMP carries none. */
+struct flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 icmp_error;	/* ICMP error: the quoted packet's key is in ct_related */
+	__u8 pad;
+};
+
+/* One packet's way through a program: filled as it goes, read by the one
+ * exit path (verdict.h) that counts it and reports it. */
+struct pkt {
+	struct __sk_buff *skb;
+	struct flow flow;
+	struct bh_ct_key related;	/* ICMP errors: the connection quoted */
+	__u32 src_id;
+	__u32 dst_id;
+	__u32 rule_id;
+	__u8 dir;		/* of the deciding endpoint */
+	__u8 verdict;
+	__u8 reason;
+	__u8 new_flow;		/* the verdict was made for a new connection */
+};
+
+#endif

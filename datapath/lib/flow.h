@@ -1,0 +1,96 @@
+/* The verdict for one packet of a connection: conntrack first (one lookup,
+ * either direction), policy only for a new connection or one whose cached
+ * verdict predates the current policy revision. */
+#ifndef BH_DP_LIB_FLOW_H
+#define BH_DP_LIB_FLOW_H
+
+#include "lib/common.h"
+#include "lib/conntrack.h"
+#include "lib/maps.h"
+#include "lib/policy.h"
+
+/* An ICMP error about a connection we let through is part of it. */
+static __always_inline bool flow_related(struct pkt *p,
+					 const struct bh_config *cfg, __u64 now)
+{
+	struct bh_ct_key k;
+	struct bh_ct_value *ct;
+
+	if (!p->flow.icmp_error)
+		return false;
+	ct_key_make(&k, p->related.addr_a, p->related.port_a,
+		    p->related.addr_b, p->related.port_b, p->related.proto);
+	ct = bpf_map_lookup_elem(&conntrack, &k);
+	if (!ct || ct->expires_ns <= now || ct->policy_rev != cfg->policy_rev)
+		return false;
+	p->rule_id = ct->rule_id;
+	p->verdict = BH_VERDICT_ALLOW;
+	p->reason = BH_REASON_ALLOW_ESTABLISHED;
+	return true;
+}
+
+/* Fills p->verdict, reason, dir and rule_id. src and dst are the local
+ * endpoints at the packet's two ends (NULL when not local). */
+static __always_inline void flow_decide(struct pkt *p,
+					const struct bh_config *cfg,
+					const struct bh_endpoint *src,
+					const struct bh_endpoint *dst)
+{
+	struct flow *f = &p->flow;
+	struct bh_ct_value *ct;
+	struct bh_ct_key k;
+	__u64 now = bpf_ktime_get_ns();
+	bool src_a, reply;
+
+	p->src_id = identity_of(src, f->saddr);
+	p->dst_id = identity_of(dst, f->daddr);
+	if (flow_related(p, cfg, now))
+		return;
+	src_a = ct_key_make(&k, f->saddr, f->sport, f->daddr, f->dport, f->proto);
+	ct = bpf_map_lookup_elem(&conntrack, &k);
+	if (ct && ct_live(ct, f, now)) {
+		reply = src_a != !!(ct->flags & BH_CT_F_ORIG_A);
+		p->dir = reply ? BH_DIR_INGRESS : BH_DIR_EGRESS;
+		if (ct->policy_rev == cfg->policy_rev) {
+			ct_refresh(ct, reply, f, p->skb->len, cfg, now);
+			p->verdict = ct->flags & BH_CT_F_AUDIT ? BH_VERDICT_AUDIT
+							      : BH_VERDICT_ALLOW;
+			p->reason = BH_REASON_ALLOW_ESTABLISHED;
+			p->rule_id = ct->rule_id;
+			return;
+		}
+		/* Policy changed since the verdict was cached: decide the
+		 * connection again, the way it was opened. */
+		if (reply) {
+			struct flow orig = {
+				.saddr = f->daddr, .daddr = f->saddr,
+				.sport = f->dport, .dport = f->sport,
+				.proto = f->proto,
+			};
+
+			policy_decide(p, cfg, dst, src, p->dst_id, p->src_id, &orig);
+		} else {
+			policy_decide(p, cfg, src, dst, p->src_id, p->dst_id, f);
+		}
+		if (p->verdict == BH_VERDICT_DROP) {
+			bpf_map_delete_elem(&conntrack, &k);
+			return;
+		}
+		ct->policy_rev = cfg->policy_rev;
+		ct->rule_id = p->rule_id;
+		ct->flags = (ct->flags & ~BH_CT_F_AUDIT) |
+			    (p->verdict == BH_VERDICT_AUDIT ? BH_CT_F_AUDIT : 0);
+		ct_refresh(ct, reply, f, p->skb->len, cfg, now);
+		return;
+	}
+	p->new_flow = 1;
+	policy_decide(p, cfg, src, dst, p->src_id, p->dst_id, f);
+	if (p->verdict == BH_VERDICT_DROP)
+		return;
+	if (!ct_create(&k, src_a, p, cfg, now)) {
+		p->verdict = BH_VERDICT_DROP;
+		p->reason = BH_REASON_DROP_CT_FULL;
+	}
+}
+
+#endif

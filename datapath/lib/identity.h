@@ -1,0 +1,35 @@
+/* Who is at an address: a local endpoint (endpoints map) or, for anything
+ * else, the ipcache's longest prefix; what neither knows is the world. */
+#ifndef BH_DP_LIB_IDENTITY_H
+#define BH_DP_LIB_IDENTITY_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+
+static __always_inline struct bh_endpoint *endpoint_lookup(__be32 ip)
+{
+	struct bh_endpoint_key key = { .ip4 = ip };
+
+	return bpf_map_lookup_elem(&endpoints, &key);
+}
+
+static __always_inline __u32 ipcache_identity(__be32 ip)
+{
+	struct bh_ipcache_key key = { .prefixlen = 32, .ip4 = ip };
+	struct bh_ipcache_value *v = bpf_map_lookup_elem(&ipcache, &key);
+
+	return v ? v->identity : BH_ID_WORLD;
+}
+
+static __always_inline __u32 identity_of(const struct bh_endpoint *ep, __be32 ip)
+{
+	return ep ? ep->identity : ipcache_identity(ip);
+}
+
+static __always_inline bool mac_equal(const __u8 *a, const __u8 *b)
+{
+	return *(const __u32 *)a == *(const __u32 *)b &&
+	       *(const __u16 *)(a + 4) == *(const __u16 *)(b + 4);
+}
+
+#endif
