@@ -50,7 +50,7 @@ struct pkt {
 	__u8 dir;		/* of the deciding endpoint */
 	__u8 verdict;
 	__u8 reason;
-	__u8 new_flow;		/* the verdict was made for a new connection */
+	__u8 decided;		/* policy was consulted for this packet */
 };
 
 #endif

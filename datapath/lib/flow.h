@@ -9,6 +9,16 @@
 #include "lib/maps.h"
 #include "lib/policy.h"
 
+/* Identities matter only when policy is consulted or a packet is
+ * reported; an established packet takes them from its conntrack entry. */
+static __always_inline void flow_resolve_ids(struct pkt *p,
+					     const struct bh_endpoint *src,
+					     const struct bh_endpoint *dst)
+{
+	p->src_id = identity_of(src, p->flow.saddr);
+	p->dst_id = identity_of(dst, p->flow.daddr);
+}
+
 /* An ICMP error about a connection we let through is part of it. */
 static __always_inline bool flow_related(struct pkt *p,
 					 const struct bh_config *cfg, __u64 now)
@@ -29,8 +39,40 @@ static __always_inline bool flow_related(struct pkt *p,
 	return true;
 }
 
-/* Fills p->verdict, reason, dir and rule_id. src and dst are the local
- * endpoints at the packet's two ends (NULL when not local). */
+/* Decides again a connection whose cached verdict predates the policy
+ * revision, the way it was opened; false when it is now denied (the entry
+ * is then gone, so no later packet of it passes either). */
+static __always_inline bool flow_redecide(struct pkt *p,
+					  const struct bh_config *cfg,
+					  const struct bh_endpoint *src,
+					  const struct bh_endpoint *dst,
+					  struct bh_ct_value *ct, bool reply)
+{
+	const struct flow *f = &p->flow;
+
+	if (reply) {
+		struct flow orig = {
+			.saddr = f->daddr, .daddr = f->saddr,
+			.sport = f->dport, .dport = f->sport,
+			.proto = f->proto,
+		};
+
+		policy_decide(p, cfg, dst, src, p->dst_id, p->src_id, &orig);
+	} else {
+		policy_decide(p, cfg, src, dst, p->src_id, p->dst_id, f);
+	}
+	if (p->verdict == BH_VERDICT_DROP)
+		return false;
+	ct->policy_rev = cfg->policy_rev;
+	ct->rule_id = p->rule_id;
+	ct->flags = (ct->flags & ~BH_CT_F_AUDIT) |
+		    (p->verdict == BH_VERDICT_AUDIT ? BH_CT_F_AUDIT : 0);
+	return true;
+}
+
+/* Fills p->verdict, reason, rule_id and both identities (and dir when a
+ * policy decided). src and dst are the local endpoints at the packet's two
+ * ends (NULL when not local). */
 static __always_inline void flow_decide(struct pkt *p,
 					const struct bh_config *cfg,
 					const struct bh_endpoint *src,
@@ -42,48 +84,38 @@ static __always_inline void flow_decide(struct pkt *p,
 	__u64 now = bpf_ktime_get_ns();
 	bool src_a, reply;
 
-	p->src_id = identity_of(src, f->saddr);
-	p->dst_id = identity_of(dst, f->daddr);
-	if (flow_related(p, cfg, now))
-		return;
+	if (f->icmp_error) {
+		flow_resolve_ids(p, src, dst);
+		if (flow_related(p, cfg, now))
+			return;
+	}
 	src_a = ct_key_make(&k, f->saddr, f->sport, f->daddr, f->dport, f->proto);
 	ct = bpf_map_lookup_elem(&conntrack, &k);
 	if (ct && ct_live(ct, f, now)) {
 		reply = src_a != !!(ct->flags & BH_CT_F_ORIG_A);
-		p->dir = reply ? BH_DIR_INGRESS : BH_DIR_EGRESS;
 		if (ct->policy_rev == cfg->policy_rev) {
-			ct_refresh(ct, reply, f, p->skb->len, cfg, now);
+			p->src_id = reply ? ct->dst_id : ct->src_id;
+			p->dst_id = reply ? ct->src_id : ct->dst_id;
 			p->verdict = ct->flags & BH_CT_F_AUDIT ? BH_VERDICT_AUDIT
 							      : BH_VERDICT_ALLOW;
 			p->reason = BH_REASON_ALLOW_ESTABLISHED;
 			p->rule_id = ct->rule_id;
+			ct_refresh(ct, reply, f, p->skb->len, cfg, now);
 			return;
 		}
-		/* Policy changed since the verdict was cached: decide the
-		 * connection again, the way it was opened. */
-		if (reply) {
-			struct flow orig = {
-				.saddr = f->daddr, .daddr = f->saddr,
-				.sport = f->dport, .dport = f->sport,
-				.proto = f->proto,
-			};
-
-			policy_decide(p, cfg, dst, src, p->dst_id, p->src_id, &orig);
-		} else {
-			policy_decide(p, cfg, src, dst, p->src_id, p->dst_id, f);
-		}
-		if (p->verdict == BH_VERDICT_DROP) {
+		p->decided = 1;
+		flow_resolve_ids(p, src, dst);
+		if (!flow_redecide(p, cfg, src, dst, ct, reply)) {
 			bpf_map_delete_elem(&conntrack, &k);
 			return;
 		}
-		ct->policy_rev = cfg->policy_rev;
-		ct->rule_id = p->rule_id;
-		ct->flags = (ct->flags & ~BH_CT_F_AUDIT) |
-			    (p->verdict == BH_VERDICT_AUDIT ? BH_CT_F_AUDIT : 0);
+		ct->src_id = reply ? p->dst_id : p->src_id;
+		ct->dst_id = reply ? p->src_id : p->dst_id;
 		ct_refresh(ct, reply, f, p->skb->len, cfg, now);
 		return;
 	}
-	p->new_flow = 1;
+	p->decided = 1;
+	flow_resolve_ids(p, src, dst);
 	policy_decide(p, cfg, src, dst, p->src_id, p->dst_id, f);
 	if (p->verdict == BH_VERDICT_DROP)
 		return;

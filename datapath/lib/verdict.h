@@ -81,16 +81,21 @@ static __always_inline void event_emit(const struct pkt *p,
 		b->emitted++;
 }
 
-/* Which verdicts are worth an event: every drop and audit, new flows as
- * sampled, and everything while tracing. */
+/* Which verdicts are worth an event: every drop, every policy decision
+ * that audit mode passed, allowed decisions as sampled, and everything
+ * while tracing. Packets of known connections are only counted. */
 static __always_inline bool event_wanted(const struct pkt *p,
 					 const struct bh_config *cfg)
 {
 	if (!cfg)
 		return false;
-	if (p->verdict != BH_VERDICT_ALLOW || (cfg->flags & BH_CFG_F_TRACE))
+	if (p->verdict == BH_VERDICT_DROP || (cfg->flags & BH_CFG_F_TRACE))
 		return true;
-	if (!p->new_flow || !cfg->allow_sample)
+	if (!p->decided)
+		return false;
+	if (p->verdict == BH_VERDICT_AUDIT)
+		return true;
+	if (!cfg->allow_sample)
 		return false;
 	return cfg->allow_sample == 1 ||
 	       bpf_get_prandom_u32() % cfg->allow_sample == 0;
