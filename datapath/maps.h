@@ -62,7 +62,7 @@ int dp_event_budget_read(const struct dp_maps *m, struct bh_event_budget *out,
 			 struct dp_err *err);
 
 /* Builds the canonical conntrack key for a packet src:sport → dst:dport;
- * *orig_is_a tells whether src became side a. */
+ * *src_is_a tells whether src became side a. */
 void dp_ct_key(struct bh_ct_key *key, __be32 src, __be16 sport, __be32 dst,
 	       __be16 dport, __u8 proto, bool *src_is_a);
 /* Deletes every conntrack entry with ip at either end; *removed counts
