@@ -19,22 +19,28 @@ static __always_inline void flow_resolve_ids(struct pkt *p,
 	p->dst_id = identity_of(dst, p->flow.daddr);
 }
 
-/* An ICMP error about a connection we let through is part of it. */
-static __always_inline bool flow_related(struct pkt *p,
-					 const struct bh_config *cfg, __u64 now)
+/* An ICMP error about a connection we let through is part of it, when it
+ * comes from the connection's other end or from a router on the way (not
+ * a pod: a pod cannot forge another's address, so a third pod cannot
+ * inject errors into a connection it is not part of). A connection whose
+ * verdict is stale still counts: it is decided again on its own next
+ * packet, and dropping its errors meanwhile would break path MTU
+ * discovery after every policy change. */
+static __always_inline bool flow_related(struct pkt *p, __u64 now)
 {
 	struct bh_ct_key k;
 	struct bh_ct_value *ct;
 
-	if (!p->flow.icmp_error)
+	if (p->related.addr_b != p->flow.saddr &&
+	    p->src_id >= BH_ID_CLUSTER_MIN && p->src_id < BH_ID_LOCAL_MIN)
 		return false;
 	ct_key_make(&k, p->related.addr_a, p->related.port_a,
 		    p->related.addr_b, p->related.port_b, p->related.proto);
 	ct = bpf_map_lookup_elem(&conntrack, &k);
-	if (!ct || ct->expires_ns <= now || ct->policy_rev != cfg->policy_rev)
+	if (!ct || ct->expires_ns <= now)
 		return false;
 	p->rule_id = ct->rule_id;
-	p->verdict = BH_VERDICT_ALLOW;
+	p->verdict = ct->flags & BH_CT_F_AUDIT ? BH_VERDICT_AUDIT : BH_VERDICT_ALLOW;
 	p->reason = BH_REASON_ALLOW_ESTABLISHED;
 	return true;
 }
@@ -86,7 +92,7 @@ static __always_inline void flow_decide(struct pkt *p,
 
 	if (f->icmp_error) {
 		flow_resolve_ids(p, src, dst);
-		if (flow_related(p, cfg, now))
+		if (flow_related(p, now))
 			return;
 	}
 	src_a = ct_key_make(&k, f->saddr, f->sport, f->daddr, f->dport, f->proto);

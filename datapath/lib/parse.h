@@ -100,9 +100,11 @@ static __always_inline __u8 parse_ports(void *l4, void *end, __u8 proto,
 	return PARSE_OK;
 }
 
-/* ICMP: echo ids become both ports; an error quoting one of our
- * connections gets that connection's tuple in p->related, so the
- * connection's own verdict covers it (path MTU discovery needs this). */
+/* ICMP: the echo id is the request's source port and the reply's
+ * destination port, so a reply meets its request in one conntrack entry
+ * while a request from the other side with the same id is a connection of
+ * its own. An error quoting a connection gets that connection's tuple in
+ * p->related (path MTU discovery needs those errors to pass). */
 static __always_inline __u8 parse_icmp(struct pkt *p, void *l4, void *end)
 {
 	struct icmp4 *ih = l4;
@@ -111,8 +113,11 @@ static __always_inline __u8 parse_icmp(struct pkt *p, void *l4, void *end)
 
 	if ((void *)(ih + 1) > end)
 		return BH_REASON_DROP_MALFORMED;
-	if (ih->type == ICMP_ECHO || ih->type == ICMP_ECHOREPLY) {
+	if (ih->type == ICMP_ECHO) {
 		p->flow.sport = ih->id;
+		return PARSE_OK;
+	}
+	if (ih->type == ICMP_ECHOREPLY) {
 		p->flow.dport = ih->id;
 		return PARSE_OK;
 	}
@@ -123,6 +128,9 @@ static __always_inline __u8 parse_icmp(struct pkt *p, void *l4, void *end)
 	ports = (void *)(inner + 1);
 	if ((void *)(ports + 2) > end || inner->ihl != 5)
 		return PARSE_OK;	/* nothing quoted we can match: a plain ICMP packet */
+	/* Only the sender of the quoted packet may be told about it. */
+	if (inner->saddr != p->flow.daddr)
+		return PARSE_OK;
 	p->flow.icmp_error = 1;
 	p->related.proto = inner->protocol;
 	/* The quoted packet went the other way; the canonical key does not

@@ -71,7 +71,9 @@ static __always_inline bool audited(const struct bh_endpoint *ep,
 
 /* Decides a connection opened from src to dst (either may be a local
  * endpoint or NULL) into p->verdict, reason, dir and rule_id; ids are the
- * identities of the opening and the answering side. */
+ * identities of the opening and the answering side. p->dir is only moved
+ * to the direction whose policy said something, so an egress rule is not
+ * reported as ingress because the destination happens to be local. */
 static __always_inline void policy_decide(struct pkt *p,
 					  const struct bh_config *cfg,
 					  const struct bh_endpoint *src,
@@ -88,8 +90,8 @@ static __always_inline void policy_decide(struct pkt *p,
 	p->rule_id = 0;
 	if (src) {
 		r = policy_check_dir(src, BH_DIR_EGRESS, dst_id, f, len, &rule);
-		p->dir = BH_DIR_EGRESS;
 		if (BH_REASON_IS_DROP(r)) {
+			p->dir = BH_DIR_EGRESS;
 			p->rule_id = rule;
 			p->reason = r;
 			if (!audited(src, cfg)) {
@@ -100,14 +102,15 @@ static __always_inline void policy_decide(struct pkt *p,
 			audit_dir = BH_DIR_EGRESS;
 			audit_rule = rule;
 		} else if (r == BH_REASON_ALLOW_POLICY) {
+			p->dir = BH_DIR_EGRESS;
 			p->reason = r;
 			p->rule_id = rule;
 		}
 	}
 	if (dst) {
 		r = policy_check_dir(dst, BH_DIR_INGRESS, src_id, f, len, &rule);
-		p->dir = BH_DIR_INGRESS;
 		if (BH_REASON_IS_DROP(r)) {
+			p->dir = BH_DIR_INGRESS;
 			p->rule_id = rule;
 			p->reason = r;
 			if (!audited(dst, cfg)) {
@@ -118,6 +121,7 @@ static __always_inline void policy_decide(struct pkt *p,
 			audit_dir = BH_DIR_INGRESS;
 			audit_rule = rule;
 		} else if (r == BH_REASON_ALLOW_POLICY) {
+			p->dir = BH_DIR_INGRESS;
 			p->reason = r;
 			p->rule_id = rule;
 		}

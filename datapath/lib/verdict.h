@@ -35,10 +35,11 @@ static __always_inline bool event_budget_take(const struct bh_config *cfg)
 	add = (now - b->last_ns) / interval;
 	if (add) {
 		b->tokens += add;
-		if (b->tokens > cfg->events_burst)
-			b->tokens = cfg->events_burst;
 		b->last_ns = now;
 	}
+	/* Always, so a burst lowered at run time applies at once. */
+	if (b->tokens > cfg->events_burst)
+		b->tokens = cfg->events_burst;
 	if (!b->tokens) {
 		b->suppressed++;
 		return false;
