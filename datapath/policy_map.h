@@ -44,7 +44,8 @@ int dp_rule_expand(const struct dp_rule *r, struct dp_policy_entry *out,
  * rule_id; the duplicates are removed. Returns the new count. */
 size_t dp_policy_resolve(struct dp_policy_entry *e, size_t n);
 
-/* Reads the whole policy map (*out malloc'd, caller frees). */
+/* Reads the whole policy map, sorted by key, each key once (*out
+ * malloc'd, caller frees). */
 int dp_policy_read(const struct dp_maps *m, struct dp_policy_entry **out,
 		   size_t *n, struct dp_err *err);
 
