@@ -1,5 +1,6 @@
 /* ADD: an address from IPAM, a veth pair into the pod, addresses and routes
- * on both ends, the result cached and printed. Any failure undoes it all. */
+ * on both ends, the datapath attached and the pod's endpoint entry written,
+ * the result cached and printed. Any failure undoes it all. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "cni/cache.h"
 #include "cni/commands.h"
+#include "cni/endpoint.h"
 #include "cni/fsutil.h"
 #include "cni/ipam_client.h"
 #include "cni/log.h"
@@ -20,6 +22,7 @@ struct add_state {
 	struct nl host, pod;
 	bool ipam_taken;		/* the address is ours to release on failure */
 	bool wired;
+	bool endpoint;			/* an endpoint entry may have been written */
 	bool cached;
 };
 
@@ -52,6 +55,12 @@ static void rollback(struct cni_ctx *ctx, struct add_state *st,
 	log_warn("ADD failed, undoing: %s", ctx->err.msg);
 	if (st->cached)
 		cache_remove(&ctx->conf, ctx->args.container_id, ctx->args.ifname);
+	/* Before the veth goes: its ifindex tells our entry from another's.
+	 * The filters go with the veth. */
+	if (st->endpoint && st->host.sock &&
+	    endpoint_del(&ctx->conf, &st->host, r->host_ifname, &r->ipam,
+			 &ignored) < 0)
+		log_error("could not delete the endpoint entry: %s", ignored.msg);
 	if (st->wired && st->host.sock)
 		wire_unwire(&st->host, ctx->conf.name, r->host_ifname, &ignored);
 	if (st->ipam_taken && ipam_client_del(ctx, &ignored) < 0)
@@ -77,7 +86,8 @@ int cmd_add(struct cni_ctx *ctx)
 	wire_host_ifname(ctx->conf.name, ctx->args.container_id, ctx->args.ifname,
 			 r.host_ifname);
 	r.sandbox = ctx->args.netns;
-	if (open_sockets(ctx, &st) < 0)
+	/* A node without its datapath would get pods nothing polices. */
+	if (endpoint_require(&ctx->conf, err) < 0 || open_sockets(ctx, &st) < 0)
 		goto out;
 	r.mtu = ctx->conf.mtu ? ctx->conf.mtu : wire_default_mtu(&st.host);
 	if (ipam_client_add(ctx, &r.ipam, &st.ipam_taken, err) < 0)
@@ -91,6 +101,8 @@ int cmd_add(struct cni_ctx *ctx)
 			   strerror(errno));
 		goto out;
 	}
+	if (endpoint_add(&ctx->conf, &r, &st.endpoint, err) < 0)
+		goto out;
 	ctx->result = result_render(&r, ctx->conf.version, ctx->conf.prev_result);
 	if (!ctx->result) {
 		cni_errorf(err, BH_ERR_INTERNAL, "out of memory");

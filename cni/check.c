@@ -1,9 +1,11 @@
-/* CHECK: the pod's network must still be what ADD reported. The runtime's
- * prevResult is the reference; our cached result stands in without one. */
+/* CHECK: the pod's network must still be what ADD reported, and the pod
+ * still in the datapath. The runtime's prevResult is the reference; our
+ * cached result stands in without one. */
 #include <unistd.h>
 
 #include "cni/cache.h"
 #include "cni/commands.h"
+#include "cni/endpoint.h"
 #include "cni/ipam_client.h"
 #include "cni/netlink.h"
 #include "cni/netns.h"
@@ -41,7 +43,8 @@ int cmd_check(struct cni_ctx *ctx)
 	fd = netns_open(ctx->args.netns, &ctx->err);
 	if (fd < 0 || nl_open(&host, &ctx->err) < 0 ||
 	    nl_open_in_netns(&pod, fd, &ctx->err) < 0 ||
-	    wire_check(&host, &pod, &r, &ctx->err) < 0)
+	    wire_check(&host, &pod, &r, &ctx->err) < 0 ||
+	    endpoint_check(&ctx->conf, &host, &pod, &r, &ctx->err) < 0)
 		goto out;
 	for (size_t i = 0; i < r.ipam.n_ips; i++)
 		if (ipam_client_check(ctx, &r.ipam.ips[i].addr.addr, &ctx->err) < 0)

@@ -25,6 +25,7 @@ enum cni_code {
 	BH_ERR_CHECK = 104,		/* CHECK found the pod's network not as cached */
 	BH_ERR_DELEGATE = 105,		/* the delegated IPAM plugin failed */
 	BH_ERR_EXISTS = 106,		/* the interface already exists */
+	BH_ERR_DATAPATH = 107,		/* the datapath refused an attach or a map access */
 };
 
 struct cni_err {

@@ -1,10 +1,12 @@
 /* GC: everything of this network that no valid attachment accounts for goes:
- * addresses, host veths left by a crashed ADD or DEL, cached results. */
+ * addresses, host veths left by a crashed ADD or DEL, cached results; and
+ * every endpoint entry whose host veth is gone. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cni/cache.h"
 #include "cni/commands.h"
+#include "cni/endpoint.h"
 #include "cni/ipam_client.h"
 #include "cni/log.h"
 #include "cni/netlink.h"
@@ -34,11 +36,10 @@ static int collect_stale(const struct nl_link *l, void *arg)
 	return 0;
 }
 
-static int gc_links(struct cni_ctx *ctx, const struct ipam_attachment *valid,
-		    size_t n)
+static int gc_links(struct cni_ctx *ctx, struct nl *host,
+		    const struct ipam_attachment *valid, size_t n)
 {
 	struct gc_links g = { .n_keep = n };
-	struct nl host = { 0 };
 	int rc = -1;
 
 	wire_alias(ctx->conf.name, g.alias, sizeof(g.alias));
@@ -48,17 +49,15 @@ static int gc_links(struct cni_ctx *ctx, const struct ipam_attachment *valid,
 	for (size_t i = 0; i < n; i++)
 		wire_host_ifname(ctx->conf.name, valid[i].container_id,
 				 valid[i].ifname, g.keep[i]);
-	if (nl_open(&host, &ctx->err) < 0 ||
-	    nl_link_foreach(&host, collect_stale, &g, &ctx->err) < 0)
+	if (nl_link_foreach(host, collect_stale, &g, &ctx->err) < 0)
 		goto out;
 	for (size_t i = 0; i < g.n_stale; i++) {
-		if (nl_link_del(&host, g.stale[i], &ctx->err) < 0)
+		if (nl_link_del(host, g.stale[i], &ctx->err) < 0)
 			goto out;
 		log_info("gc deleted stale host veth ifindex %d", g.stale[i]);
 	}
 	rc = 0;
 out:
-	nl_close(&host);
 	free(g.keep);
 	return rc;
 }
@@ -66,6 +65,7 @@ out:
 int cmd_gc(struct cni_ctx *ctx)
 {
 	struct ipam_attachment *valid = NULL;
+	struct nl host = { 0 };
 	size_t n = 0;
 	int rc = -1;
 
@@ -78,12 +78,16 @@ int cmd_gc(struct cni_ctx *ctx)
 		    cni_check_ifname("cni.dev/valid-attachments[].ifname",
 				     valid[i].ifname, &ctx->err) < 0)
 			goto out;
-	/* Links first: an address is only free once nothing routes to it. */
-	if (gc_links(ctx, valid, n) < 0 || ipam_client_gc(ctx, &ctx->err) < 0)
+	/* Links first, then the endpoint entries that pointed at them: an
+	 * address is only free once nothing routes to it or claims it. */
+	if (nl_open(&host, &ctx->err) < 0 || gc_links(ctx, &host, valid, n) < 0 ||
+	    endpoint_gc(&ctx->conf, &host, &ctx->err) < 0 ||
+	    ipam_client_gc(ctx, &ctx->err) < 0)
 		goto out;
 	cache_gc(&ctx->conf, valid, n);
 	rc = 0;
 out:
+	nl_close(&host);
 	free(valid);
 	return rc;
 }

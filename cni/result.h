@@ -36,6 +36,7 @@ struct ipam_result {
 
 struct pod_result {
 	char host_ifname[IF_NAMESIZE];
+	int host_ifindex;		/* in the node's namespace; 0 until wired */
 	uint8_t host_mac[6];
 	char pod_ifname[IF_NAMESIZE];
 	uint8_t pod_mac[6];

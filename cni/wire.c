@@ -161,6 +161,7 @@ int wire_pod(struct nl *host, struct nl *pod, int netns_fd,
 	    wire_host_side(host, hl.ifindex, &r->ipam, err) < 0 ||
 	    wire_pod_side(pod, pl.ifindex, &r->ipam, err) < 0)
 		goto fail;
+	r->host_ifindex = hl.ifindex;
 	memcpy(r->host_mac, hl.mac, 6);
 	memcpy(r->pod_mac, pl.mac, 6);
 	log_info("wired %s (host %s) mtu %u", r->pod_ifname, r->host_ifname, r->mtu);

@@ -22,8 +22,8 @@ void wire_alias(const char *network, char *out, size_t len);
 unsigned int wire_default_mtu(struct nl *host);
 
 /* Creates the veth pair (r->host_ifname here, r->pod_ifname in netns_fd),
- * addresses and routes for every IP in r, and fills in both MACs. On
- * failure nothing it made is left behind. */
+ * addresses and routes for every IP in r, and fills in both MACs and the
+ * host end's ifindex. On failure nothing it made is left behind. */
 int wire_pod(struct nl *host, struct nl *pod, int netns_fd,
 	     const char *network, struct pod_result *r, struct cni_err *err);
 

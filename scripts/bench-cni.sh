@@ -9,6 +9,7 @@ set -euo pipefail
 BUILD=${BULKHEAD_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
 PLUGIN=$BUILD/bulkhead
 DRIVER=$BUILD/tests/tools/cnibench
+BHDP=$BUILD/tests/tools/bhdp
 REF_DIR=/usr/lib/cni
 REF_PLUGIN=$REF_DIR/ptp
 PODS=${BENCH_PODS:-200}
@@ -20,6 +21,7 @@ DEL_P50_MAX_RATIO=1.00
 
 PFX="bhb$$x"
 NODE=${PFX}node
+BPFFS=/sys/fs/bpf/$PFX
 WORK=
 
 die() { echo "bench-cni: $*" >&2; exit 1; }
@@ -35,6 +37,10 @@ cleanup() {
 		echo "netns del $NODE" >>"$batch"
 	[ -s "$batch" ] && ip -force -batch "$batch" 2>/dev/null
 	rm -f "$batch"
+	if [ -e "$BPFFS" ]; then
+		"$BHDP" "$BPFFS" unload >/dev/null 2>&1
+		rm -rf "$BPFFS"
+	fi
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	return 0
 }
@@ -44,6 +50,7 @@ trap 'echo "bench-cni: interrupted" >&2; exit 130' INT TERM
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 [ -x "$PLUGIN" ] || die "$PLUGIN is missing: run make"
 [ -x "$DRIVER" ] || die "$DRIVER is missing: run make bench"
+[ -x "$BHDP" ] || die "$BHDP is missing: run make bench"
 if [ ! -x "$REF_PLUGIN" ] || [ ! -x "$REF_DIR/host-local" ]; then
 	die "reference plugins missing from $REF_DIR: apt-get install containernetworking-plugins"
 fi
@@ -63,6 +70,7 @@ cat >"$WORK/bulkhead.json" <<JSON
   "stateDir": "$WORK/state",
   "logFile": "$WORK/bulkhead.log",
   "logLevel": "info",
+  "bpffsRoot": "$BPFFS",
   "ipam": { "type": "bulkhead-ipam", "subnet": "10.99.1.0/24" }
 }
 JSON
@@ -85,10 +93,14 @@ JSON
 } >"$WORK/netns.batch"
 ip -batch "$WORK/netns.batch" >/dev/null || die "could not create the namespaces"
 ip -n "$NODE" link set lo up
+# The plugin attaches what the node's daemon pinned: load it first (not
+# timed). nsenter, not `ip netns exec`, whose fresh /sys hides the bpffs.
+in_node() { nsenter --net="/run/netns/$NODE" "$@"; }
+in_node "$BHDP" "$BPFFS" load >/dev/null || die "could not load the datapath into $BPFFS"
 
 # run_driver CMD: one interleaved pass over all pods; "LABEL POD US" lines.
 run_driver() {
-	ip netns exec "$NODE" "$DRIVER" --command "$1" --count "$PODS" \
+	in_node "$DRIVER" --command "$1" --count "$PODS" \
 		--cni-path "$BUILD:$REF_DIR" --id-prefix "$PFX" \
 		--plugin "$PLUGIN" --label bulkhead --netconf "$WORK/bulkhead.json" \
 		--netns-prefix "/run/netns/${PFX}b" \
@@ -99,7 +111,7 @@ run_driver() {
 run_driver ADD >"$WORK/add.txt" || die "ADD pass failed (see above)"
 run_driver DEL >"$WORK/del.txt" || die "DEL pass failed (see above)"
 # What merely starting a process costs here, for reading the figures.
-ip netns exec "$NODE" "$DRIVER" --command ADD --count 50 --cni-path /nonexistent \
+in_node "$DRIVER" --command ADD --count 50 --cni-path /nonexistent \
 	--plugin /bin/true --label floor --netconf "$WORK/bulkhead.json" \
 	--netns-prefix /nonexistent >"$WORK/floor.txt" || die "spawn floor pass failed"
 

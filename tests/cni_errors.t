@@ -3,7 +3,8 @@
 # node namespace against a real pod namespace, and must fail with the spec's
 # error object (exit status non-zero, one JSON object with the expected code,
 # a message naming the problem) and leave nothing behind: no veth on either
-# side, no address held in the IPAM store, no cached result.
+# side, no address held in the IPAM store, no cached result, no endpoint
+# entry in the datapath.
 . "$(dirname "$0")/lib/cni.sh"
 
 command -v jq >/dev/null || t_skip_all "needs jq"
@@ -15,6 +16,7 @@ POD_NS=$(basename "$POD")
 CID=errcase0
 IN=$T_DIR/stdin
 : >"$T_DIR/not-a-netns"
+mkdir "$T_DIR/no-datapath"
 
 # cni_env CMD [VAR=VALUE | -VAR]... < stdin: cni_exec's invocation with its
 # environment made editable, since a case may need a variable absent rather
@@ -37,7 +39,7 @@ cni_env() {
 	done
 	for k in "${!v[@]}"; do envs+=("$k=${v[$k]}"); done
 	# A hung plugin fails its case instead of hanging the suite.
-	CNI_OUT=$(timeout 60 ip netns exec "$NODE" env -i "${envs[@]}" "$PLUGIN" 2>>"$T_DIR/stderr") &&
+	CNI_OUT=$(in_node timeout 60 env -i "${envs[@]}" "$PLUGIN" 2>>"$T_DIR/stderr") &&
 		CNI_RC=0 || CNI_RC=$?
 }
 
@@ -91,6 +93,7 @@ leftovers() {
 	for f in "$T_DIR"/state/results/*/*; do
 		[ -e "$f" ] && echo "cached result $f"
 	done
+	bhdp ep-list 2>&1 | sed 's/^/endpoint entry /'
 	true
 }
 
@@ -116,6 +119,8 @@ reset() {
 		ip -n "$POD_NS" link del "$l"
 	done
 	rm -rf "$T_DIR/state"
+	# The tool deletes no single entry: a fresh datapath drops them all.
+	if [ -n "$(bhdp ep-list)" ]; then bhdp unload && bhdp load; fi >/dev/null
 } 2>/dev/null
 
 # --- hooks: pre_HOOK sets a case up, post_HOOK NAME adds checks ------------
@@ -251,6 +256,9 @@ case_ "CNI_ARGS pod name not a k8s name" 4 "K8S_POD_NAME" ADD "" "" "CNI_ARGS=K8
 case_ "CNI_IFNAME exists in the pod" 106 "interface eth0 " ADD "" pod_eth0_taken
 case_ "host veth name taken"   106 "bh"           ADD "" host_name_taken
 case_ "CNI_IFNAME lo"          106 "interface lo "         ADD "" "" CNI_IFNAME=lo
+# A node whose datapath is not loaded (policyd not started yet) gets no pods.
+case_ "datapath not loaded"    11 "datapath not loaded under $T_DIR/no-datapath" ADD 'jq:.bpffsRoot = $t + "/no-datapath"' ""
+case_ "STATUS without a datapath" 50 "datapath not loaded" STATUS 'jq:.bpffsRoot = $t + "/no-datapath"' ""
 # Delegated IPAM (host-local speaks up to 1.0.0): its error passes through
 # with its code, and an address it gave that ADD cannot use is given back.
 # An IPAM plugin that never stops talking is cut off, not waited for.
@@ -276,6 +284,7 @@ t_like "$left" "node link bh" "control: the leftover check sees the host veth"
 t_like "$left" "pod link eth0" "control: the leftover check sees the pod's eth0"
 t_like "$left" "allocation in .*/ipam/testnet/allocations: 10\.244\.7\.[0-9]+ $CID eth0" \
 	"control: the leftover check sees the allocation"
+t_like "$left" "endpoint entry 10\.244\.7\.[0-9]+ " "control: the leftover check sees the endpoint entry"
 cni_env DEL <"$IN"
 t_is "$CNI_RC" 0 "control: DEL succeeds" || t_diag "output: $CNI_OUT"
 t_is "$(leftovers)" "" "control: DEL leaves nothing behind"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GC and STATUS: GC frees what no valid attachment accounts for (addresses,
-# host veths, cached results) and nothing else; STATUS says when ADD cannot
-# be served.
+# host veths, cached results, endpoint entries) and nothing else; STATUS
+# says when ADD cannot be served.
 set -u
 . "$(dirname "$0")/lib/cni.sh"
 
@@ -36,6 +36,9 @@ t_is "$(links_in "$NODE" | grep -c '^bhstray')" 0 "GC deleted the stray veth of 
 t_is "$(links_in "$NODE" | grep -c '^othervethx')" 1 "GC left another network's veth alone"
 t_is "$(links_in "$NODE" | grep -c "^$HOST1\$")" 1 "GC left the valid pod's veth alone"
 t_is "$(ls "$T_DIR/state/results/testnet/" | tr '\n' ' ')" "c1:eth0 " "GC removed stale cached results"
+t_is "$(bhdp ep-list | awk '{print $1}' | tr '\n' ' ')" "$IP1 " \
+	"GC deleted the endpoint entries of the gone pods and kept the valid one's"
+pod_ready "$IP1"
 serve "$NODE" 81
 t_ok "the valid pod still reaches the host side" reach "${PFX}c1" 10.244.7.1 81
 t_is "$(ip -n "$NODE" route show "$IP1" | grep -c "dev $HOST1")" 1 "its host route is still there"

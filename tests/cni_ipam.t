@@ -19,6 +19,7 @@ t_is "$CNI_RC" 0 "ADD with ipam.type host-local succeeds" || t_diag "$CNI_OUT"
 IP1=$(jget "$CNI_OUT" '.ips[0].address' | cut -d/ -f1)
 t_is "$IP1" 10.244.11.50 "the address is host-local's (its rangeStart)"
 t_is "$(ls "$HL_DIR/hlnet" | grep -c '^10\.244\.11\.50$')" 1 "host-local recorded the allocation"
+pod_ready "$IP1"
 serve "$NODE" 81
 t_ok "the pod reaches the host side" reach "${PFX}p1" 10.244.11.1 81
 cni CHECK c1 "$P1" eth0 <"$T_DIR/conf-hl"

@@ -33,6 +33,9 @@ t_is "$(ip -n "${PFX}p2" -j link show eth0 | jq '.[0].mtu')" 1400 "netconf mtu i
 [ "$IP1" != "$IP2" ]; t_is $? 0 "two pods, two addresses ($IP1, $IP2)"
 
 # --- traffic ---------------------------------------------------------------
+# The datapath holds a pod's traffic until its identity is known.
+pod_ready "$IP1"
+pod_ready "$IP2"
 serve "$NODE" 81
 serve "${PFX}p2" 80
 t_ok "pod reaches the host side (TCP to the gateway)" reach "${PFX}p1" "$GW" 81
