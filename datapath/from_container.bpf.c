@@ -11,13 +11,13 @@
 #include "lib/deliver.h"
 
 /* ARP is let through only when it speaks for this pod's own address. */
-static __always_inline int handle_arp(struct pkt *p, const struct bh_config *cfg,
-				      const struct ethhdr *eth)
+static __always_inline int handle_arp(struct pkt *p, const struct bh_config *cfg)
 {
 	struct arp_eth4 *arp = parse_arp(p->skb);
+	struct ethhdr *eth = parse_eth(p->skb);
 	struct bh_endpoint *ep;
 
-	if (!arp)
+	if (!arp || !eth)
 		return DROP(p, cfg, DROP_MALFORMED);
 	ep = endpoint_lookup(arp->spa);
 	if (!ep || ep->ifindex != p->skb->ifindex || !mac_equal(arp->sha, ep->mac) ||
@@ -34,36 +34,23 @@ int from_container(struct __sk_buff *skb)
 	struct bh_endpoint *src, *dst;
 	struct bh_config *cfg;
 	struct ethhdr *eth;
-	__u32 zero = 0;
-	__u8 r;
 	int action;
+	__u8 r;
 
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || !(cfg->flags & BH_CFG_F_LOADED))
+	cfg = config_get();
+	if (!cfg)
 		return DROP(&p, NULL, DROP_NO_CONFIG);
-	eth = parse_eth(skb);
-	if (!eth)
-		return DROP(&p, cfg, DROP_MALFORMED);
-	if (eth->h_proto == bpf_htons(ETH_P_ARP))
-		return handle_arp(&p, cfg, eth);
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return DROP(&p, cfg, DROP_UNSUPPORTED_L3);
-	r = parse_ipv4(&p);
-	if (r != PARSE_OK) {
-		p.verdict = BH_VERDICT_DROP;
-		p.reason = r;
-		return verdict_exit(&p, cfg, TC_ACT_SHOT);
-	}
-	/* parse_ipv4 may have moved nothing, but the verifier wants eth
-	 * re-derived after calls that take the skb. */
-	eth = parse_eth(skb);
-	if (!eth)
-		return DROP(&p, cfg, DROP_MALFORMED);
+	r = parse_packet(&p);
+	if (r == PARSE_ARP)
+		return handle_arp(&p, cfg);
+	if (r != PARSE_OK)
+		return drop_for(&p, cfg, r);
 	src = endpoint_lookup(p.flow.saddr);
 	if (!src || src->ifindex != skb->ifindex)
 		return DROP(&p, cfg, DROP_SPOOFED_IP);
 	p.src_id = src->identity;
-	if (!mac_equal(eth->h_source, src->mac))
+	eth = parse_eth(skb);
+	if (!eth || !mac_equal(eth->h_source, src->mac))
 		return DROP(&p, cfg, DROP_SPOOFED_MAC);
 	dst = endpoint_lookup(p.flow.daddr);
 	flow_decide(&p, cfg, src, dst);

@@ -16,27 +16,17 @@ int to_container(struct __sk_buff *skb)
 	struct pkt p = { .skb = skb, .dir = BH_DIR_INGRESS };
 	struct bh_endpoint *src, *dst;
 	struct bh_config *cfg;
-	struct ethhdr *eth;
-	__u32 zero = 0;
 	__u8 r;
 
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || !(cfg->flags & BH_CFG_F_LOADED))
+	cfg = config_get();
+	if (!cfg)
 		return DROP(&p, NULL, DROP_NO_CONFIG);
-	eth = parse_eth(skb);
-	if (!eth)
-		return DROP(&p, cfg, DROP_MALFORMED);
+	r = parse_packet(&p);
 	/* The node resolving the pod's MAC, or answering the pod's query. */
-	if (eth->h_proto == bpf_htons(ETH_P_ARP))
+	if (r == PARSE_ARP)
 		return PASS(&p, cfg, ALLOW_ARP, TC_ACT_OK);
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return DROP(&p, cfg, DROP_UNSUPPORTED_L3);
-	r = parse_ipv4(&p);
-	if (r != PARSE_OK) {
-		p.verdict = BH_VERDICT_DROP;
-		p.reason = r;
-		return verdict_exit(&p, cfg, TC_ACT_SHOT);
-	}
+	if (r != PARSE_OK)
+		return drop_for(&p, cfg, r);
 	dst = endpoint_lookup(p.flow.daddr);
 	if (!dst || dst->ifindex != skb->ifindex)
 		return DROP(&p, cfg, DROP_NO_ENDPOINT);

@@ -69,4 +69,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } event_budget SEC(".maps");
 
+/* The node's configuration, or NULL until the loader has written it: the
+ * programs refuse to guess at timeouts and revisions. */
+static __always_inline struct bh_config *config_get(void)
+{
+	__u32 zero = 0;
+	struct bh_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+	return cfg && (cfg->flags & BH_CFG_F_LOADED) ? cfg : NULL;
+}
+
 #endif

@@ -9,7 +9,8 @@
 
 #include "lib/common.h"
 
-#define PARSE_OK	255	/* not a reason: parsing succeeded */
+#define PARSE_OK	255	/* not a reason: an IPv4 packet, parsed */
+#define PARSE_ARP	254	/* not a reason: an ARP packet */
 
 /* linux/icmp.h drags in libc's socket headers, which a BPF build lacks. */
 #define ICMP_ECHOREPLY		0
@@ -168,6 +169,21 @@ static __always_inline __u8 parse_ipv4(struct pkt *p)
 	if (ip->protocol == IPPROTO_ICMP)
 		return parse_icmp(p, l4, end);
 	return parse_ports(l4, end, ip->protocol, &p->flow);
+}
+
+/* What every program does first: PARSE_ARP, PARSE_OK with p->flow
+ * filled, or the reason to drop. */
+static __always_inline __u8 parse_packet(struct pkt *p)
+{
+	struct ethhdr *eth = parse_eth(p->skb);
+
+	if (!eth)
+		return BH_REASON_DROP_MALFORMED;
+	if (eth->h_proto == bpf_htons(ETH_P_ARP))
+		return PARSE_ARP;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return BH_REASON_DROP_UNSUPPORTED_L3;
+	return parse_ipv4(p);
 }
 
 #endif

@@ -113,13 +113,17 @@ static __always_inline int verdict_exit(struct pkt *p,
 	return p->verdict == BH_VERDICT_DROP ? TC_ACT_SHOT : pass;
 }
 
-/* The only way to drop: `return DROP(p, cfg, REASON);`. */
-#define DROP(p, cfg, why)						\
-	({								\
-		(p)->verdict = BH_VERDICT_DROP;				\
-		(p)->reason = BH_REASON_##why;				\
-		verdict_exit((p), (cfg), TC_ACT_SHOT);			\
-	})
+/* The only way to drop: `return DROP(p, cfg, REASON);`, or with a reason
+ * computed at run time, `return drop_for(p, cfg, reason);`. */
+static __always_inline int drop_for(struct pkt *p, const struct bh_config *cfg,
+				    __u8 reason)
+{
+	p->verdict = BH_VERDICT_DROP;
+	p->reason = reason;
+	return verdict_exit(p, cfg, TC_ACT_SHOT);
+}
+
+#define DROP(p, cfg, why)	drop_for((p), (cfg), BH_REASON_##why)
 
 #define PASS(p, cfg, why, action)					\
 	({								\
