@@ -82,7 +82,10 @@ static const char usage_text[] =
 	"  rule-add dir=egress|ingress local=N remote=N|any proto=tcp|udp|sctp|icmp|any\n"
 	"           [port=P|P-Q] [action=allow|deny] [rule=N]\n"
 	"  rule-del (the same arguments) | rule-flush | policy-list\n"
-	"  config [audit=on|off] [trace=on|off] [sample=N] [rate=N] [burst=N] | rev-bump\n"
+	"  config [audit=on|off] [trace=on|off] [sample=N] [rate=N] [burst=N]\n"
+	"         [version=N]  (a fingerprint other than the build's: the next\n"
+	"                       load replaces the programs, as an upgrade does)\n"
+	"  rev-bump\n"
 	"  counters | budget\n"
 	"  ct-list | ct-purge IP | ct-count\n"
 	"  events [--count N] [--timeout-ms T]\n";
@@ -748,14 +751,14 @@ static void set_flag(__u32 *flags, __u32 bit, bool on)
 static int cmd_config(struct ctx *c, int argc, char **argv)
 {
 	static const char *const keys[] = {
-		"audit", "trace", "sample", "rate", "burst", NULL
+		"audit", "trace", "sample", "rate", "burst", "version", NULL
 	};
-	enum { AUDIT, TRACE, SAMPLE, RATE, BURST };
+	enum { AUDIT, TRACE, SAMPLE, RATE, BURST, VERSION };
 	struct dp_err err = { 0 };
 	struct bh_config cfg;
-	const char *v[5];
+	const char *v[6];
 	bool audit = false, trace = false;
-	__u32 sample = 0, rate = 0, burst = 0, old_flags;
+	__u32 sample = 0, rate = 0, burst = 0, version = 0, old_flags;
 	int rc;
 
 	if (parse_kv(argc, argv, keys, v) ||
@@ -763,7 +766,8 @@ static int cmd_config(struct ctx *c, int argc, char **argv)
 	    (v[TRACE] && parse_on_off("trace", v[TRACE], &trace)) ||
 	    (v[SAMPLE] && parse_u32("sample", v[SAMPLE], &sample)) ||
 	    (v[RATE] && parse_u32("rate", v[RATE], &rate)) ||
-	    (v[BURST] && parse_u32("burst", v[BURST], &burst)))
+	    (v[BURST] && parse_u32("burst", v[BURST], &burst)) ||
+	    (v[VERSION] && parse_u32("version", v[VERSION], &version)))
 		return EXIT_USAGE;
 	if ((rc = open_maps(c)))
 		return rc;
@@ -785,6 +789,8 @@ static int cmd_config(struct ctx *c, int argc, char **argv)
 		cfg.events_per_sec = rate;
 	if (v[BURST])
 		cfg.events_burst = burst;
+	if (v[VERSION])
+		cfg.datapath_version = version;
 	/* Connections passed by audit mode are cached as passed; leaving the
 	 * mode must have them decided again, as a policy change does. */
 	if ((old_flags ^ cfg.flags) & BH_CFG_F_AUDIT)
