@@ -56,8 +56,11 @@ static __always_inline void ct_refresh(struct bh_ct_value *ct, bool reply,
 	__u8 state = ct->state, idx = reply ? 1 : 0;
 	__u64 exp;
 
-	__sync_fetch_and_add(&ct->packets[idx], 1);
-	__sync_fetch_and_add(&ct->bytes[idx], len);
+	/* Plain adds: these are statistics, and a locked add on a line every
+	 * CPU of the connection writes costs each packet more than a count
+	 * lost now and then to a race is worth. */
+	ct->packets[idx]++;
+	ct->bytes[idx] += len;
 	if (f->proto == IPPROTO_TCP) {
 		ct->tcp_seen[idx] |= f->tcp_flags;
 		if (f->tcp_flags & TCP_RST)
