@@ -648,6 +648,30 @@ int nl_link_set_up(struct nl *nl, int ifindex, struct cni_err *err)
 	return 0;
 }
 
+int nl_link_no_ipv6ll(struct nl *nl, int ifindex, struct cni_err *err)
+{
+	char dev[DEV_STRLEN];
+	struct nl_reply reply;
+	struct nlmsghdr *req = link_msg(nl, RTM_SETLINK, 0, ifindex);
+	struct nlattr *spec, *inet6;
+	int rc;
+
+	spec = mnl_attr_nest_start(req, IFLA_AF_SPEC);
+	inet6 = mnl_attr_nest_start(req, AF_INET6);
+	mnl_attr_put_u8(req, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(req, inet6);
+	mnl_attr_nest_end(req, spec);
+	rc = nl_request(nl, req, NULL, NULL, &reply);
+	/* A kernel without IPv6 has no link-local address to make either. */
+	if (rc == -EAFNOSUPPORT || rc == -EOPNOTSUPP)
+		return 0;
+	if (rc < 0)
+		return nl_fail(err, BH_ERR_NETLINK, &reply,
+			       "turn off IPv6 link-local on %s",
+			       dev_str(nl, ifindex, dev, sizeof(dev)));
+	return 0;
+}
+
 /* ---- addresses ---- */
 
 int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p,

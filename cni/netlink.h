@@ -71,6 +71,10 @@ int nl_veth_create(struct nl *nl, const char *name, const char *peer,
 /* Deletes a link; a link that is already gone is success. */
 int nl_link_del(struct nl *nl, int ifindex, struct cni_err *err);
 int nl_link_set_up(struct nl *nl, int ifindex, struct cni_err *err);
+/* No IPv6 link-local address on ifindex (addrgenmode none), so a link that
+ * carries only IPv4 does not send neighbour and router solicitations the
+ * datapath would drop. Call before the link goes up. */
+int nl_link_no_ipv6ll(struct nl *nl, int ifindex, struct cni_err *err);
 
 /* Adds an address (flags: IFA_F_* such as IFA_F_NOPREFIXROUTE). An address
  * already present is success. */

@@ -78,11 +78,13 @@ static int link_index(struct nl *nl, const char *name, struct nl_link *l,
 	return rc < 0 ? -1 : 0;
 }
 
-/* Host side: up, the gateway address, a route to the pod. */
+/* Host side: no IPv6 link-local (the pod network is IPv4), up, the
+ * gateway address, a route to the pod. */
 static int wire_host_side(struct nl *host, int ifindex,
 			  const struct ipam_result *ipam, struct cni_err *err)
 {
-	if (nl_link_set_up(host, ifindex, err) < 0)
+	if (nl_link_no_ipv6ll(host, ifindex, err) < 0 ||
+	    nl_link_set_up(host, ifindex, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ipam->n_ips; i++) {
 		struct ip_prefix gw = host_prefix(&ipam->ips[i].gw);
@@ -126,8 +128,9 @@ static int wire_pod_routes(struct nl *pod, int ifindex, const struct result_ip *
 	return 0;
 }
 
-/* Pod side: loopback up, the interface up, addresses without subnet
- * routes, a link route to the gateway and the default route via it. */
+/* Pod side: loopback up, the interface up without an IPv6 link-local,
+ * addresses without subnet routes, a link route to the gateway and the
+ * default route via it. */
 static int wire_pod_side(struct nl *pod, int ifindex,
 			 const struct ipam_result *ipam, struct cni_err *err)
 {
@@ -135,6 +138,7 @@ static int wire_pod_side(struct nl *pod, int ifindex,
 
 	if (link_index(pod, "lo", &lo, err) < 0 ||
 	    nl_link_set_up(pod, lo.ifindex, err) < 0 ||
+	    nl_link_no_ipv6ll(pod, ifindex, err) < 0 ||
 	    nl_link_set_up(pod, ifindex, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ipam->n_ips; i++) {

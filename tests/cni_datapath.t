@@ -51,6 +51,12 @@ t_ok "after pod_ready, the pod reaches a neighbour over TCP" reach "${PFX}p1" "$
 t_ok "... and over UDP" reach "${PFX}p1" "$IP2" 80 --udp
 n=$(ct_with "$IP1")
 [ "$n" -gt 0 ]; t_is $? 0 "the traffic left conntrack entries with the pod's address ($n)"
+# The pod network is IPv4: neither end of the veth gets an IPv6 link-local
+# address, so neither sends solicitations for the datapath to drop.
+t_is "$(ip -n "${PFX}p1" -6 -o addr show dev eth0)" "" "the pod's eth0 has no IPv6 address"
+t_is "$(ip -n "$NODE" -6 -o addr show dev "$H1")" "" "nor has its host veth"
+no_l3_drops() { ! bhdp counters | grep -q drop_unsupported_l3; }
+t_ok "no packet was dropped as an unsupported protocol" no_l3_drops
 
 # --- CHECK ---------------------------------------------------------------------
 cni CHECK p1 "/run/netns/${PFX}p1" eth0 <"$T_DIR/conf"
