@@ -33,6 +33,9 @@ struct dp_maps {
 int dp_maps_open(const char *root, struct dp_maps *m, struct dp_err *err);
 void dp_maps_close(struct dp_maps *m);
 
+/* Writes an endpoint entry. Changing an existing entry's identity or flags
+ * changes verdicts of connections already cached: the writer must then
+ * call dp_policy_rev_bump (a new entry, as ADD writes, has none). */
 int dp_endpoint_put(const struct dp_maps *m, __be32 ip,
 		    const struct bh_endpoint *ep, struct dp_err *err);
 /* -ENOENT (no message) when absent. */
