@@ -33,8 +33,9 @@ cleanup() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
 		case $ns in "$PFX"*) [ "$ns" = "$NODE" ] || echo "netns del $ns" ;; esac
 	done >"$batch"
-	ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$NODE" &&
-		echo "netns del $NODE" >>"$batch"
+	# A file test, not a pipe into grep -q: under pipefail, grep leaving
+	# early can fail the pipe and leak the node.
+	[ -e "/run/netns/$NODE" ] && echo "netns del $NODE" >>"$batch"
 	[ -s "$batch" ] && ip -force -batch "$batch" 2>/dev/null
 	rm -f "$batch"
 	if [ -e "$BPFFS" ]; then

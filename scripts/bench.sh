@@ -10,6 +10,7 @@ export BULKHEAD_BUILD=${BULKHEAD_BUILD:-$(cd "$HERE/.." && pwd)/build}
 # The parts, in order: each a script in scripts/.
 PARTS=(
 	bench-cni.sh
+	bench-datapath.sh
 )
 
 if [ "$(id -u)" -ne 0 ]; then
