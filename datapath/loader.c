@@ -415,6 +415,13 @@ static int load_failed(const char *root, const char *prog, int rc,
 			 strerror(-rc), captured_detail(detail, sizeof(detail)));
 }
 
+/* Whether tc programs may call bpf_ktime_get_coarse_ns (5.11 and later). */
+static bool have_coarse_clock(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS,
+				       BPF_FUNC_ktime_get_coarse_ns, NULL) == 1;
+}
+
 /* Opens and loads both objects; maps declared LIBBPF_PIN_BY_NAME are
  * taken from maps_dir when pinned there and pinned there when not, so
  * to_container, loaded second, shares from_container's maps. */
@@ -431,6 +438,7 @@ static int load_objects(const char *root, const char *maps_dir,
 		rc = load_failed(root, BH_PROG_FROM_CONTAINER, -errno, err);
 		goto out;
 	}
+	pr->from->rodata->have_coarse_clock = have_coarse_clock();
 	rc = from_container_bpf__load(pr->from);
 	if (rc < 0) {
 		load_failed(root, BH_PROG_FROM_CONTAINER, rc, err);
@@ -441,6 +449,7 @@ static int load_objects(const char *root, const char *maps_dir,
 		rc = load_failed(root, BH_PROG_TO_CONTAINER, -errno, err);
 		goto out;
 	}
+	pr->to->rodata->have_coarse_clock = have_coarse_clock();
 	rc = to_container_bpf__load(pr->to);
 	if (rc < 0)
 		load_failed(root, BH_PROG_TO_CONTAINER, rc, err);

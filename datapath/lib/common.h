@@ -25,6 +25,19 @@
 
 #define NSEC_PER_SEC	1000000000ull
 
+/* Set by the loader before loading: whether the kernel has
+ * bpf_ktime_get_coarse_ns (5.11). Conntrack expiry needs seconds, not
+ * nanoseconds, and on a VM reading the precise clock costs more than a map
+ * lookup. A constant to the verifier, so the branch not taken is never
+ * checked (and a 5.10 kernel never sees the helper it lacks). */
+const volatile bool have_coarse_clock = false;
+
+/* CLOCK_MONOTONIC, to within a tick: for expiry, not for event times. */
+static __always_inline __u64 clock_coarse_ns(void)
+{
+	return have_coarse_clock ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
+}
+
 /* The five-tuple and what else the verdict needs from one packet. ICMP
  * echo carries its id in both ports; other ICMP carries none. */
 struct flow {

@@ -87,7 +87,7 @@ static __always_inline void flow_decide(struct pkt *p,
 	struct flow *f = &p->flow;
 	struct bh_ct_value *ct;
 	struct bh_ct_key k;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = clock_coarse_ns();
 	bool src_a, reply;
 
 	if (f->icmp_error) {
