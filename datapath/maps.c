@@ -228,6 +228,37 @@ int dp_ipcache_del(const struct dp_maps *m, __be32 ip, unsigned int plen,
 			 strerror(errno));
 }
 
+/* Calls fn for every prefix until it returns nonzero. The trie is small
+ * next to conntrack and written by one daemon, so a plain walk suffices. */
+int dp_ipcache_foreach(const struct dp_maps *m,
+		       int (*fn)(const struct bh_ipcache_key *,
+				 const struct bh_ipcache_value *, void *),
+		       void *arg, struct dp_err *err)
+{
+	struct bh_ipcache_key key, next;
+	const struct bh_ipcache_key *prev = NULL;
+	struct bh_ipcache_value val;
+	int rc;
+
+	while (bpf_map_get_next_key(m->ipcache, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->ipcache, &key, &val) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return dp_errorf(err, -errno, "read map %s: %s",
+					 BH_MAP_IPCACHE, strerror(errno));
+		}
+		rc = fn(&key, &val, arg);
+		if (rc)
+			return rc;
+	}
+	if (errno == ENOENT)
+		return 0;
+	return dp_errorf(err, -errno, "walk map %s: %s", BH_MAP_IPCACHE,
+			 strerror(errno));
+}
+
 /* Config: entry 0 of an array, so it always exists; an all-zero entry
  * (no BH_CFG_F_LOADED) means the loader has not written it yet. */
 

@@ -48,6 +48,12 @@ int dp_ipcache_put(const struct dp_maps *m, __be32 ip, unsigned int plen,
 int dp_ipcache_del(const struct dp_maps *m, __be32 ip, unsigned int plen,
 		   struct dp_err *err);
 
+/* Calls fn for every prefix until it returns nonzero. */
+int dp_ipcache_foreach(const struct dp_maps *m,
+		       int (*fn)(const struct bh_ipcache_key *,
+				 const struct bh_ipcache_value *, void *),
+		       void *arg, struct dp_err *err);
+
 int dp_config_get(const struct dp_maps *m, struct bh_config *cfg,
 		  struct dp_err *err);
 int dp_config_put(const struct dp_maps *m, const struct bh_config *cfg,

@@ -367,11 +367,12 @@ static bool val_same(const struct bh_policy_value *a,
 struct change {
 	struct dp_policy_entry e;
 	bool del;
+	bool stays;	/* the key stays with a new value: keep its counters */
 };
 
 /* Pairs the sorted current and wanted entries into the changes that turn
  * one into the other; *out is malloc'd. */
-static int diff(struct dp_policy_entry *cur, size_t ncur,
+static int diff(const struct dp_policy_entry *cur, size_t ncur,
 		const struct dp_policy_entry *want, size_t nwant,
 		struct change **out, size_t *nout, struct dp_err *err)
 {
@@ -395,8 +396,7 @@ static int diff(struct dp_policy_entry *cur, size_t ncur,
 		} else {
 			if (!val_same(&cur[i].val, &want[j].val)) {
 				ch[k].e = want[j];
-				ch[k].e.val.packets = cur[i].val.packets;
-				ch[k++].e.val.bytes = cur[i].val.bytes;
+				ch[k++].stays = true;
 			}
 			i++;
 			j++;
@@ -407,11 +407,18 @@ static int diff(struct dp_policy_entry *cur, size_t ncur,
 	return 0;
 }
 
-static int apply(const struct dp_maps *m, const struct change *c,
+static int apply(const struct dp_maps *m, struct change *c,
 		 struct dp_err *err)
 {
+	struct bh_policy_value cur;
 	char ks[128];
 	int e;
+
+	/* The map, not the caller's copy, has the current hit counters. */
+	if (c->stays && bpf_map_lookup_elem(m->policy, &c->e.key, &cur) == 0) {
+		c->e.val.packets = cur.packets;
+		c->e.val.bytes = cur.bytes;
+	}
 
 	if (c->del) {
 		if (bpf_map_delete_elem(m->policy, &c->e.key) == 0 ||
@@ -445,44 +452,71 @@ static int phase_of(const struct change *c)
 	return deny ? 3 : 1;
 }
 
-int dp_policy_sync(const struct dp_maps *m, const struct dp_policy_entry *want,
-		   size_t n, size_t *changed, struct dp_err *err)
+/* Sorts and dedupes want into a new array (canonical keys), as the map
+ * will hold it. */
+static int want_sorted(const struct dp_policy_entry *want, size_t *n,
+		       struct dp_policy_entry **out, struct dp_err *err)
 {
-	struct dp_policy_entry *cur = NULL, *sorted = NULL;
-	struct change *ch = NULL;
-	size_t ncur = 0, nch = 0, writes = 0;
-	int rc;
+	struct dp_policy_entry *sorted = malloc((*n ? *n : 1) * sizeof(*sorted));
 
-	if (changed)
-		*changed = 0;
-	rc = dp_policy_read(m, &cur, &ncur, err);
-	if (rc < 0)
-		goto out;
-	sorted = malloc((n ? n : 1) * sizeof(*sorted));
-	if (!sorted) {
-		rc = dp_errorf(err, -ENOMEM,
-			       "sync map %s: out of memory for %zu entries",
-			       BH_MAP_POLICY, n);
-		goto out;
-	}
-	if (n)
-		memcpy(sorted, want, n * sizeof(*sorted));
-	for (size_t i = 0; i < n; i++)
+	if (!sorted)
+		return dp_errorf(err, -ENOMEM,
+				 "sync map %s: out of memory for %zu entries",
+				 BH_MAP_POLICY, *n);
+	if (*n)
+		memcpy(sorted, want, *n * sizeof(*sorted));
+	for (size_t i = 0; i < *n; i++)
 		key_canonicalize(&sorted[i].key);
 	/* A caller that did not resolve may pass a key twice; the map can
 	 * hold it once, and the one resolve would keep is written. */
-	qsort(sorted, n, sizeof(*sorted), entry_cmp);
-	n = dedupe(sorted, n);
-	rc = diff(cur, ncur, sorted, n, &ch, &nch, err);
+	qsort(sorted, *n, sizeof(*sorted), entry_cmp);
+	*n = dedupe(sorted, *n);
+	*out = sorted;
+	return 0;
+}
+
+/* Writes the changes from cur to want whose phase is in phases (a bit
+ * per phase_of()); counts them in *writes. */
+static int sync_phases(const struct dp_maps *m, const struct dp_policy_entry *cur,
+		       size_t ncur, const struct dp_policy_entry *want, size_t n,
+		       unsigned int phases, size_t *writes, struct dp_err *err)
+{
+	struct dp_policy_entry *sorted = NULL;
+	struct change *ch = NULL;
+	size_t nch = 0;
+	int rc;
+
+	rc = want_sorted(want, &n, &sorted, err);
+	if (rc == 0)
+		rc = diff(cur, ncur, sorted, n, &ch, &nch, err);
 	for (int phase = 0; rc == 0 && phase < 4; phase++) {
+		if (!(phases & (1u << phase)))
+			continue;
 		for (size_t i = 0; i < nch && rc == 0; i++) {
 			if (phase_of(&ch[i]) != phase)
 				continue;
 			rc = apply(m, &ch[i], err);
 			if (rc == 0)
-				writes++;
+				(*writes)++;
 		}
 	}
+	free(ch);
+	free(sorted);
+	return rc;
+}
+
+int dp_policy_sync(const struct dp_maps *m, const struct dp_policy_entry *want,
+		   size_t n, size_t *changed, struct dp_err *err)
+{
+	struct dp_policy_entry *cur = NULL;
+	size_t ncur = 0, writes = 0;
+	int rc;
+
+	if (changed)
+		*changed = 0;
+	rc = dp_policy_read(m, &cur, &ncur, err);
+	if (rc == 0)
+		rc = sync_phases(m, cur, ncur, want, n, 0xf, &writes, err);
 	/* Even a sync that failed halfway changed the map: cached verdicts
 	 * must not outlive the entries they were made from. */
 	if (writes) {
@@ -493,9 +527,22 @@ int dp_policy_sync(const struct dp_maps *m, const struct dp_policy_entry *want,
 	}
 	if (changed)
 		*changed = writes;
-out:
-	free(ch);
-	free(sorted);
 	free(cur);
+	return rc;
+}
+
+int dp_policy_apply(const struct dp_maps *m, const struct dp_policy_entry *cur,
+		    size_t ncur, const struct dp_policy_entry *want, size_t n,
+		    enum dp_policy_step step, size_t *changed, struct dp_err *err)
+{
+	/* Adding: the denies and the allows that appear; removing: those that
+	 * go (phase_of() numbers them). */
+	unsigned int phases = step == DP_POLICY_ADD ? 0x5 : 0xa;
+	size_t writes = 0;
+	int rc;
+
+	rc = sync_phases(m, cur, ncur, want, n, phases, &writes, err);
+	if (changed)
+		*changed = writes;
 	return rc;
 }

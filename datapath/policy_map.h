@@ -56,4 +56,18 @@ int dp_policy_read(const struct dp_maps *m, struct dp_policy_entry **out,
 int dp_policy_sync(const struct dp_maps *m, const struct dp_policy_entry *want,
 		   size_t n, size_t *changed, struct dp_err *err);
 
+/* The daemon's sync: against cur[0..ncur), the sorted entries it wrote
+ * last (no map read), in two steps so that changing what an endpoint is
+ * never opens a moment with neither the old nor the new allows: ADD writes
+ * what appears or changes, the caller then moves endpoints and ipcache,
+ * REMOVE deletes what went. No revision bump: *changed tells the caller
+ * whether to bump once at the end. */
+enum dp_policy_step {
+	DP_POLICY_ADD,
+	DP_POLICY_REMOVE,
+};
+int dp_policy_apply(const struct dp_maps *m, const struct dp_policy_entry *cur,
+		    size_t ncur, const struct dp_policy_entry *want, size_t n,
+		    enum dp_policy_step step, size_t *changed, struct dp_err *err);
+
 #endif
