@@ -14,6 +14,7 @@
 #include "cni/log.h"
 #include "cni/netlink.h"
 #include "cni/netns.h"
+#include "cni/register.h"
 #include "cni/wire.h"
 
 /* What ADD has made so far, so a failure can undo exactly that. */
@@ -23,6 +24,7 @@ struct add_state {
 	bool ipam_taken;		/* the address is ours to release on failure */
 	bool wired;
 	bool endpoint;			/* an endpoint entry may have been written */
+	bool registered;		/* the daemon was told about it */
 	bool cached;
 };
 
@@ -55,6 +57,10 @@ static void rollback(struct cni_ctx *ctx, struct add_state *st,
 	log_warn("ADD failed, undoing: %s", ctx->err.msg);
 	if (st->cached)
 		cache_remove(&ctx->conf, ctx->args.container_id, ctx->args.ifname);
+	if (st->registered &&
+	    register_del(ctx->conf.daemon_socket, ctx->args.container_id,
+			 ctx->args.ifname, &ignored) < 0)
+		log_error("could not unregister the endpoint: %s", ignored.msg);
 	/* Before the veth goes: its ifindex tells our entry from another's.
 	 * The filters go with the veth. */
 	if (st->endpoint && st->host.sock &&
@@ -65,6 +71,48 @@ static void rollback(struct cni_ctx *ctx, struct add_state *st,
 		wire_unwire(&st->host, ctx->conf.name, r->host_ifname, &ignored);
 	if (st->ipam_taken && ipam_client_del(ctx, &ignored) < 0)
 		log_error("could not release the address: %s", ignored.msg);
+}
+
+/* Asks the daemon for the pod's identity, so its endpoint leaves identity
+ * init (dropped by the datapath). Only a pod with an endpoint entry, and
+ * only by its first IPv4 address: the protocol carries one. The daemon is
+ * required when the netconf names its socket; otherwise a node without one
+ * keeps its pods at init, which fails closed. */
+static int register_endpoint(struct cni_ctx *ctx, struct add_state *st,
+			     const struct pod_result *r)
+{
+	const struct cni_args *a = &ctx->args;
+	bool required = ctx->conf.daemon_socket_set;
+	struct reg_add_args ra = {
+		.container_id = a->container_id,
+		.ifname = a->ifname,
+		.ns = a->k8s_namespace,
+		.pod = a->k8s_pod_name,
+		.host_ifindex = r->host_ifindex,
+		.host_ifname = r->host_ifname,
+	};
+	const struct result_ip *ip = NULL;
+	__u32 identity;
+
+	for (size_t i = 0; i < r->ipam.n_ips && !ip; i++)
+		if (r->ipam.ips[i].addr.addr.family == AF_INET)
+			ip = &r->ipam.ips[i];
+	if (!st->endpoint || !ip)
+		return 0;
+	if (!a->k8s_namespace[0] || !a->k8s_pod_name[0]) {
+		if (!required) {
+			log_info("no K8S_POD_NAMESPACE/K8S_POD_NAME: not registered with bulkhead-policyd");
+			return 0;
+		}
+		return cni_errorf(&ctx->err, CNI_ERR_INVALID_NETCONF,
+				  "daemonSocket is set, but CNI_ARGS has no K8S_POD_NAMESPACE and K8S_POD_NAME: bulkhead-policyd serves Kubernetes pods only");
+	}
+	memcpy(&ra.ip, ip->addr.addr.b, sizeof(ra.ip));
+	if (register_add(ctx->conf.daemon_socket, required, &ra, &identity,
+			 &ctx->err) < 0)
+		return -1;
+	st->registered = true;
+	return 0;
 }
 
 static void close_state(struct add_state *st)
@@ -101,7 +149,8 @@ int cmd_add(struct cni_ctx *ctx)
 			   strerror(errno));
 		goto out;
 	}
-	if (endpoint_add(&ctx->conf, &r, &st.endpoint, err) < 0)
+	if (endpoint_add(&ctx->conf, &r, &st.endpoint, err) < 0 ||
+	    register_endpoint(ctx, &st, &r) < 0)
 		goto out;
 	ctx->result = result_render(&r, ctx->conf.version, ctx->conf.prev_result);
 	if (!ctx->result) {

@@ -9,6 +9,7 @@
 #include "cni/ipam_client.h"
 #include "cni/log.h"
 #include "cni/netlink.h"
+#include "cni/register.h"
 #include "cni/wire.h"
 
 /* The pod's addresses, for its endpoint entries: from the runtime's
@@ -35,6 +36,16 @@ static void pod_addresses(struct cni_ctx *ctx, struct pod_result *r)
 	json_decref(cached);
 }
 
+static void unregister(struct cni_ctx *ctx)
+{
+	struct cni_err ignored = { 0 };
+
+	if (register_del(ctx->conf.daemon_socket, ctx->args.container_id,
+			 ctx->args.ifname, &ignored) < 0)
+		log_warn("could not unregister from bulkhead-policyd: %s",
+			 ignored.msg);
+}
+
 int cmd_del(struct cni_ctx *ctx)
 {
 	char host_ifname[IF_NAMESIZE];
@@ -47,6 +58,9 @@ int cmd_del(struct cni_ctx *ctx)
 	wire_host_ifname(ctx->conf.name, ctx->args.container_id, ctx->args.ifname,
 			 host_ifname);
 	pod_addresses(ctx, &r);
+	/* Best effort: a daemon that misses this drops the endpoint when it
+	 * resyncs, and the pod must go either way. */
+	unregister(ctx);
 	/* The endpoint first: while the veth exists, its ifindex tells this
 	 * pod's entry from another pod's that got the address since. */
 	if (nl_open(&host, &ctx->err) < 0 ||

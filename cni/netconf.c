@@ -78,6 +78,8 @@ static int parse_paths(struct netconf *conf, bool own, struct cni_err *err)
 	     conf_path(conf->root, "", "bpffsRoot", &conf->bpffs_root, err) < 0 ||
 	     conf_string(conf->root, "", "logLevel", false, &level, err) < 0))
 		return -1;
+	conf->daemon_socket_set = own &&
+		json_object_get(conf->root, "daemonSocket") != NULL;
 	if (level && log_level_parse(level, &conf->log_level) < 0)
 		return cni_errorf(err, CNI_ERR_INVALID_NETCONF,
 				  "invalid netconf: logLevel \"%.40s\" is not one of error, warn, info, debug",

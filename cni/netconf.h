@@ -29,6 +29,7 @@ struct netconf {
 	const char *log_file;
 	enum log_level log_level;
 	const char *daemon_socket;
+	bool daemon_socket_set;		/* given explicitly: registration is required */
 	const char *bpffs_root;
 	const json_t *ipam;		/* the "ipam" object */
 	const char *ipam_type;

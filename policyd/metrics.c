@@ -1,0 +1,188 @@
+/* What the daemon serves over HTTP: /healthz for probes and /metrics in
+ * the Prometheus text format (names documented in the README). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bulkhead/counters.h"
+#include "bulkhead/endpoint.h"
+#include "bulkhead/ipcache.h"
+#include "bulkhead/policy.h"
+#include "datapath/names.h"
+#include "policyd/daemon.h"
+#include "policyd/kube_client.h"
+
+static void gauge(FILE *f, const char *name, const char *help, double v)
+{
+	prom_header(f, name, "gauge", help);
+	prom_sample(f, name, NULL, 0, v);
+}
+
+static void counter(FILE *f, const char *name, const char *help, double v)
+{
+	prom_header(f, name, "counter", help);
+	prom_sample(f, name, NULL, 0, v);
+}
+
+static void datapath_metrics(struct daemon *d, FILE *f)
+{
+	static struct bh_counter c[BH_MAX_COUNTERS];
+	struct bh_event_budget b;
+	struct dp_err err = { 0 };
+
+	if (dp_counters_read(&d->maps, c, &err) == 0) {
+		prom_header(f, "bulkhead_datapath_packets_total", "counter",
+			    "Packets decided by the datapath, by verdict, reason and direction.");
+		for (unsigned int v = 0; v < BH_VERDICT_MAX; v++)
+			for (unsigned int r = 0; r < BH_REASON_MAX; r++)
+				for (unsigned int dir = 0; dir < BH_DIR_MAX; dir++) {
+					const struct bh_counter *x =
+						&c[BH_COUNTER_INDEX(v, r, dir)];
+					const char *kv[6] = {
+						"verdict", dp_verdict_name(v),
+						"reason", dp_reason_name(r),
+						"direction", dp_dir_name(dir),
+					};
+
+					if (!x->packets)
+						continue;
+					prom_sample(f, "bulkhead_datapath_packets_total",
+						    kv, 3, (double)x->packets);
+				}
+	}
+	if (dp_event_budget_read(&d->maps, &b, &err) == 0) {
+		counter(f, "bulkhead_events_suppressed_total",
+			"Verdict events held back by the per-CPU rate limit.",
+			(double)b.suppressed);
+		counter(f, "bulkhead_events_lost_total",
+			"Verdict events lost to a full ring buffer.", (double)b.lost);
+	}
+}
+
+static void map_fill(FILE *f, const char *map, double n, double cap)
+{
+	const char *kv[2] = { "map", map };
+
+	prom_sample(f, "bulkhead_map_entries", kv, 1, n);
+	prom_sample(f, "bulkhead_map_capacity", kv, 1, cap);
+}
+
+static void watch_metrics(struct daemon *d, FILE *f)
+{
+	static const char *const names[] = {
+		"bulkhead_watch_connected", "bulkhead_watch_lag_seconds",
+		"bulkhead_watch_relists_total", "bulkhead_watch_reconnects_total",
+		"bulkhead_watch_events_total",
+	};
+	static const char *const types[] = {
+		"gauge", "gauge", "counter", "counter", "counter",
+	};
+	static const char *const helps[] = {
+		"Whether the watch stream of a kind is connected.",
+		"Seconds since the last line (event or bookmark) of a kind's watch.",
+		"Full relists of a kind (start, 410 Gone).",
+		"Reconnects of a kind's watch after a dropped stream.",
+		"Watch events of a kind.",
+	};
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (size_t m = 0; m < sizeof(names) / sizeof(names[0]); m++) {
+		prom_header(f, names[m], types[m], helps[m]);
+		for (int k = 0; k < STORE_NKINDS; k++) {
+			struct kube_watch_stats s = { 0 };
+			const char *kv[2] = { "kind", store_kind_name(k) };
+			double v;
+
+			if (!d->watch[k])
+				continue;
+			kube_watch_stats(d->watch[k], &s);
+			switch (m) {
+			case 0: v = kube_watch_connected(d->watch[k]); break;
+			case 1: v = s.last_event_ns ? (double)(now - s.last_event_ns) / 1e9 : -1; break;
+			case 2: v = (double)s.relists; break;
+			case 3: v = (double)s.reconnects; break;
+			default: v = (double)s.events; break;
+			}
+			prom_sample(f, names[m], kv, 1, v);
+		}
+	}
+}
+
+static void metrics(struct daemon *d, FILE *f)
+{
+	gauge(f, "bulkhead_ready", "1 once the first sync is applied.", d->ready);
+	gauge(f, "bulkhead_endpoints", "Local endpoints registered by the CNI plugin.",
+	      (double)d->eps.by_key.n);
+	gauge(f, "bulkhead_identities", "Cluster identities known to this node.",
+	      (double)d->ids.by_id.n);
+	gauge(f, "bulkhead_pods", "Pods of the cluster known to this node.",
+	      (double)d->store.pods.n);
+	gauge(f, "bulkhead_networkpolicies", "NetworkPolicies known to this node.",
+	      (double)d->store.policies.n);
+	prom_header(f, "bulkhead_map_entries", "gauge",
+		    "Entries the daemon keeps in a datapath map.");
+	prom_header(f, "bulkhead_map_capacity", "gauge", "Size of a datapath map.");
+	map_fill(f, "endpoints", (double)d->eps.by_key.n, BH_MAX_ENDPOINTS);
+	map_fill(f, "ipcache", (double)d->nipcache, BH_MAX_IPCACHE);
+	map_fill(f, "policy", (double)d->npolicy, BH_MAX_POLICY);
+	prom_header(f, "bulkhead_bad_objects_total", "counter",
+		    "API objects skipped as invalid, by kind.");
+	for (int k = 0; k < STORE_NKINDS; k++) {
+		const char *kv[2] = { "kind", store_kind_name(k) };
+
+		prom_sample(f, "bulkhead_bad_objects_total", kv, 1,
+			    (double)d->store.bad_objects[k]);
+	}
+	counter(f, "bulkhead_reconciles_total", "Datapath updates.",
+		(double)d->st.reconciles);
+	counter(f, "bulkhead_reconcile_errors_total", "Datapath updates that failed.",
+		(double)d->st.reconcile_errors);
+	counter(f, "bulkhead_policy_map_writes_total", "Policy map entries written or deleted.",
+		(double)d->st.policy_writes);
+	counter(f, "bulkhead_ipcache_writes_total", "ipcache entries written or deleted.",
+		(double)d->st.ipcache_writes);
+	counter(f, "bulkhead_endpoint_writes_total", "Endpoint entries updated.",
+		(double)d->st.endpoint_writes);
+	counter(f, "bulkhead_identity_allocations_total", "Identities this node allocated or adopted.",
+		(double)d->st.identity_allocs);
+	counter(f, "bulkhead_identity_gc_total", "Unused identities deleted.",
+		(double)d->st.identity_gcs);
+	counter(f, "bulkhead_flow_events_total", "Verdict events read from the datapath.",
+		(double)d->st.flow_events);
+	counter(f, "bulkhead_flow_log_errors_total", "Verdict events the flow log could not take.",
+		(double)d->st.flow_log_errors);
+	counter(f, "bulkhead_cni_adds_total", "CNI ADDs answered with an identity.",
+		(double)d->st.reg_add);
+	counter(f, "bulkhead_cni_dels_total", "CNI DELs.", (double)d->st.reg_del);
+	counter(f, "bulkhead_cni_failures_total", "CNI ADDs refused.",
+		(double)d->st.reg_fail);
+	prom_hist_write(f, "bulkhead_policy_propagation_seconds",
+			"From reading a watch event to the datapath holding its effect.",
+			&d->st.propagation);
+	prom_hist_write(f, "bulkhead_reconcile_seconds",
+			"Time of one datapath update.", &d->st.reconcile_time);
+	prom_hist_write(f, "bulkhead_cni_add_wait_seconds",
+			"From a CNI ADD's registration to its answer.", &d->st.add_wait);
+	watch_metrics(d, f);
+	datapath_metrics(d, f);
+}
+
+int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype)
+{
+	struct daemon *d = ctx;
+
+	if (strcmp(path, "/healthz") == 0) {
+		fputs(d->ready ? "ok\n" : "syncing\n", body);
+		return d->ready ? 200 : 503;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		*ctype = "text/plain; version=0.0.4";
+		metrics(d, body);
+		return 200;
+	}
+	fputs("not found: try /healthz or /metrics\n", body);
+	return 404;
+}
