@@ -33,7 +33,8 @@ static const char *const watch_paths[STORE_NKINDS] = {
 /* Manifest mode: a change to the directory is read after it has been
  * quiet this long, so an editor's several writes make one reload. */
 #define MANIFEST_SETTLE_MS	100
-#define GC_INTERVAL_MS		60000
+/* Identity GC runs every half grace period, at most once a minute. */
+#define GC_INTERVAL_MAX_MS	60000
 
 void daemon_log(const char *fmt, ...)
 {
@@ -60,23 +61,51 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static bool all_synced(const struct daemon *d)
+{
+	for (int k = 0; k < STORE_NKINDS; k++)
+		if (!d->synced[k])
+			return false;
+	return true;
+}
+
+static void reconcile_now(struct daemon *d);
+
+static void reconcile_retry(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)l;
+	d->retry_timer = 0;
+	if (d->dirty)
+		reconcile_now(d);
+}
+
+/* Applies what changed. A failure is retried on its own, from 100 ms
+ * doubling to 5 s, not on every turn of the loop. */
 static void reconcile_now(struct daemon *d)
 {
 	struct dp_err err = { 0 };
 
-	if (daemon_reconcile(d, &err) < 0)
-		daemon_log("updating the datapath failed (will retry): %s", err.msg);
+	if (!all_synced(d))
+		return;
+	if (daemon_reconcile(d, &err) < 0) {
+		d->retry_ms = d->retry_ms ? d->retry_ms * 2 : 100;
+		if (d->retry_ms > 5000)
+			d->retry_ms = 5000;
+		daemon_log("updating the datapath failed (retry in %d ms): %s",
+			   d->retry_ms, err.msg);
+		if (!d->retry_timer)
+			d->retry_timer = loop_timer(d->loop, d->retry_ms,
+						    reconcile_retry, d);
+		return;
+	}
+	d->retry_ms = 0;
 	if (!d->ready) {
-		bool all = true;
-
-		for (int k = 0; k < STORE_NKINDS; k++)
-			all = all && d->synced[k];
-		if (all && !d->dirty) {
-			d->ready = true;
-			daemon_log("ready: %zu endpoints, %zu pods, %zu policies, %zu identities",
-				   d->eps.by_key.n, d->store.pods.n,
-				   d->store.policies.n, d->ids.by_id.n);
-		}
+		d->ready = true;
+		daemon_log("ready: %zu endpoints, %zu pods, %zu policies, %zu identities",
+			   d->eps.by_key.n, d->store.pods.n,
+			   d->store.policies.n, d->ids.by_id.n);
 	}
 }
 
@@ -87,16 +116,24 @@ static void identity_event(struct daemon *d, const struct kube_event *ev)
 	struct dp_err err = { 0 };
 	struct labels l = { 0 };
 	struct identity *e;
+	const char *uid = NULL;
 	__u32 id;
 
-	if (identity_from_json(ev->obj, &id, &l, &err) < 0) {
+	if (identity_from_json(ev->obj, &id, &l, &uid, &err) < 0) {
 		d->store.bad_objects[STORE_IDENTITY]++;
 		daemon_log("skipping identity object: %s", err.msg);
 		return;
 	}
+	e = identity_find(&d->ids, id);
 	if (ev->type == KUBE_EV_DELETED) {
 		identity_remove(&d->ids, id);
-	} else if (identity_put(&d->ids, id, &l, &e) == 0) {
+	} else if (e && !labels_equal(&e->labels, &l)) {
+		/* A number's labels never change (the VNI on the wire would
+		 * change meaning under every node's feet): refuse the edit. */
+		d->store.bad_objects[STORE_IDENTITY]++;
+		daemon_log("identity %u: its labels were edited; keeping the old ones", id);
+		e->seen = true;
+	} else if (identity_put(&d->ids, id, &l, uid, &e) == 0) {
 		e->seen = true;
 	}
 	labels_free(&l);
@@ -124,16 +161,19 @@ static void object_event(struct daemon *d, const struct kube_event *ev)
 {
 	enum store_kind k = (enum store_kind)ev->resource;
 	struct dp_err err = { 0 };
+	int rc;
 
 	switch (ev->type) {
 	case KUBE_EV_SYNC_BEGIN:
-		if (k == STORE_IDENTITY)
+		/* In manifest mode the node numbers identities itself: a
+		 * reload must not forget them. */
+		if (k == STORE_IDENTITY && !d->o.manifests)
 			identity_mark(d, false);
 		else
 			store_mark(&d->store, k);
 		return;
 	case KUBE_EV_SYNC_END:
-		if (k == STORE_IDENTITY)
+		if (k == STORE_IDENTITY && !d->o.manifests)
 			identity_mark(d, true);
 		else if (store_sweep(&d->store, k) > 0)
 			daemon_log("relist of %ss: removed those deleted meanwhile",
@@ -150,9 +190,13 @@ static void object_event(struct daemon *d, const struct kube_event *ev)
 			identity_event(d, ev);
 			break;
 		}
-		if (store_apply(&d->store, k, ev->obj, ev->type == KUBE_EV_DELETED,
-				&err) == -EINVAL)
+		rc = store_apply(&d->store, k, ev->obj, ev->type == KUBE_EV_DELETED,
+				 &err);
+		if (rc == -EINVAL)
 			daemon_log("skipping %s: %s", store_kind_name(k), err.msg);
+		else if (rc >= 0 && err.msg[0])	/* a policy's unreadable rules */
+			daemon_log("applying %s; its unreadable parts allow nothing: %s",
+				   store_kind_name(k), err.msg);
 		break;
 	}
 	d->dirty = true;
@@ -280,7 +324,7 @@ static int sources_open_api(struct daemon *d, struct dp_err *err)
 	if (loop_add(d->loop, kube_queue_fd(d->queue), EPOLLIN, queue_readable, d) < 0)
 		return dp_errorf(err, -errno, "epoll: %s", strerror(errno));
 	for (int k = 0; k < STORE_NKINDS; k++) {
-		rc = kube_watch_start(d->kube, watch_paths[k], k,
+		rc = kube_watch_start(d->kube, watch_paths[k], k, store_trim,
 				      d->o.watch_timeout_s, d->queue,
 				      &d->watch[k], err);
 		if (rc < 0)
@@ -330,6 +374,28 @@ static void adds_expire(struct loop *l, void *arg)
 	}
 }
 
+/* An address belongs to one endpoint: an older registration of it (a pod
+ * whose DEL never came, a veth reused) goes. */
+static void endpoints_forget_ip(struct daemon *d, __be32 ip,
+				const struct endpoint *keep)
+{
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	while (strmap_next(&d->eps.by_key, &i, &k, &v)) {
+		struct endpoint *ep = v;
+
+		if (ep == keep || ep->ip != ip)
+			continue;
+		daemon_log("forgetting %s/%s (%s): its address went to a new ADD",
+			   ep->ns, ep->pod, ep->key);
+		if (ep->pending)
+			reg_reply_err(ep->pending, 11, "superseded by a newer ADD", NULL);
+		endpoint_forget(&d->eps, ep);
+	}
+}
+
 static void reg_add(struct daemon *d, struct reg_conn *c,
 		    const struct reg_request *r)
 {
@@ -351,6 +417,7 @@ static void reg_add(struct daemon *d, struct reg_conn *c,
 		reg_reply_err(ep->pending, 11, "superseded by a newer ADD", NULL);
 		ep->pending = NULL;
 	}
+	endpoints_forget_ip(d, r->ip, ep);
 	if (endpoint_register(&d->eps, r, &ep, &err) < 0) {
 		d->st.reg_fail++;
 		reg_reply_err(c, 11, "cannot record the endpoint", err.msg);
@@ -490,13 +557,20 @@ static int flows_open(struct daemon *d, struct dp_err *err)
 
 /* ------------------------------------------------------------------ gc */
 
+static int gc_interval_ms(const struct daemon *d)
+{
+	uint64_t ms = d->o.identity_gc_grace_ms / 2;
+
+	return ms < 500 ? 500 : ms > GC_INTERVAL_MAX_MS ? GC_INTERVAL_MAX_MS : (int)ms;
+}
+
 static void gc_tick(struct loop *l, void *arg)
 {
 	struct daemon *d = arg;
 	struct dp_err err = { 0 };
 	int n;
 
-	d->gc_timer = loop_timer(l, GC_INTERVAL_MS, gc_tick, d);
+	d->gc_timer = loop_timer(l, gc_interval_ms(d), gc_tick, d);
 	if (!d->ready)
 		return;
 	n = identity_gc(&d->ids, d->kube, loop_now_ms(),
@@ -574,7 +648,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o,
 	rc = flows_open(d, err);
 	if (rc < 0)
 		return rc;
-	d->gc_timer = loop_timer(d->loop, GC_INTERVAL_MS, gc_tick, d);
+	d->gc_timer = loop_timer(d->loop, gc_interval_ms(d), gc_tick, d);
 	return o->manifests ? sources_open_manifests(d, err) :
 		sources_open_api(d, err);
 }
@@ -588,9 +662,6 @@ int daemon_run(struct daemon *d)
 			daemon_log("event loop: %s", strerror(-rc));
 			return rc;
 		}
-		/* A failed update is retried without waiting for news. */
-		if (d->dirty && d->ready)
-			reconcile_now(d);
 	}
 	return 0;
 }

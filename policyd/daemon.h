@@ -104,6 +104,8 @@ struct daemon {
 	bool dirty;			/* something changed: reconcile */
 	uint64_t dirty_since_ns;	/* oldest unapplied watch line */
 	uint64_t gc_timer;
+	uint64_t retry_timer;		/* a failed reconcile's next try */
+	int retry_ms;
 	bool ready;
 	bool stop;
 	struct daemon_stats st;

@@ -35,6 +35,15 @@ struct identity *identity_find(const struct identity_table *t, __u32 id)
 	return strmap_get(&t->by_id, key);
 }
 
+struct identity *identity_find_str(const struct identity_table *t,
+				   const char *str, const struct labels *l)
+{
+	struct identity *id = strmap_get(&t->by_labels, str);
+
+	/* The string form is unambiguous for valid labels; check anyway. */
+	return id && labels_equal(&id->labels, l) ? id : NULL;
+}
+
 struct identity *identity_find_labels(const struct identity_table *t,
 				      const struct labels *l)
 {
@@ -43,7 +52,7 @@ struct identity *identity_find_labels(const struct identity_table *t,
 
 	if (!s)
 		return NULL;
-	id = strmap_get(&t->by_labels, s);
+	id = identity_find_str(t, s, l);
 	free(s);
 	return id;
 }
@@ -69,7 +78,7 @@ static void identity_free(struct identity *e)
 }
 
 int identity_put(struct identity_table *t, __u32 id, const struct labels *l,
-		 struct identity **out)
+		 const char *uid, struct identity **out)
 {
 	struct identity *e = calloc(1, sizeof(*e)), *old;
 	char *s = NULL;
@@ -79,6 +88,8 @@ int identity_put(struct identity_table *t, __u32 id, const struct labels *l,
 		goto out;
 	e->id = id;
 	e->hash = labels_hash(l);
+	if (uid)
+		snprintf(e->uid, sizeof(e->uid), "%s", uid);
 	identity_key(id, e->key, sizeof(e->key));
 	s = labels_str(l);
 	if (!s)
@@ -130,11 +141,23 @@ void identity_table_free(struct identity_table *t)
 	strmap_free(&t->by_labels);
 }
 
-int identity_from_json(const json_t *obj, __u32 *id, struct labels *l,
-		       struct dp_err *err)
+/* A label of an identity set: a pod label, or a namespace label under
+ * LABELS_NS_PREFIX; both by the Kubernetes rules. */
+static bool identity_label_valid(const char *key, const char *value,
+				 struct dp_err *err)
 {
-	const char *name = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "name"));
+	size_t plen = strlen(LABELS_NS_PREFIX);
+
+	if (strncmp(key, LABELS_NS_PREFIX, plen) == 0)
+		key += plen;
+	return label_key_valid(key, err) && label_value_valid(value, err);
+}
+
+int identity_from_json(const json_t *obj, __u32 *id, struct labels *l,
+		       const char **uid, struct dp_err *err)
+{
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(meta, "name"));
 	const json_t *lj = json_object_get(obj, "labels");
 	unsigned long v;
 	const char *key;
@@ -155,11 +178,14 @@ int identity_from_json(const json_t *obj, __u32 *id, struct labels *l,
 				 "identity %s: labels must be a non-empty map", name);
 	memset(l, 0, sizeof(*l));
 	json_object_foreach((json_t *)lj, key, val) {
-		if (!json_is_string(val) || !*key) {
+		struct dp_err why = { 0 };
+
+		if (!json_is_string(val) ||
+		    !identity_label_valid(key, json_string_value(val), &why)) {
 			labels_free(l);
-			return dp_errorf(err, -EINVAL,
-					 "identity %s: label %s is not a string",
-					 name, key);
+			return dp_errorf(err, -EINVAL, "identity %s: label %s: %s",
+					 name, key, json_is_string(val) ?
+					 why.msg : "not a string");
 		}
 		if (labels_set(l, key, json_string_value(val)) < 0) {
 			labels_free(l);
@@ -167,6 +193,8 @@ int identity_from_json(const json_t *obj, __u32 *id, struct labels *l,
 		}
 	}
 	*id = (__u32)v;
+	if (uid)
+		*uid = json_string_value(json_object_get(meta, "uid"));
 	return 0;
 }
 
@@ -182,54 +210,84 @@ json_t *identity_to_json(__u32 id, const struct labels *l)
 			 "labels", labels_to_json(l));
 }
 
-/* Claims id for l on the API server. 1: ours (created, or it already held
- * l); 0: another label set holds it (recorded in t); <0: no answer. */
-static int identity_claim(struct identity_table *t, struct kube_client *k,
-			  __u32 id, const struct labels *l,
-			  struct identity **out, struct dp_err *err)
+/* What claiming a number came to. */
+enum claim {
+	CLAIM_TAKEN,		/* another label set holds it */
+	CLAIM_EXISTS,		/* it already held our labels */
+	CLAIM_CREATED,		/* we created it */
+};
+
+/* Someone holds id: reads whose it is into the table. */
+static int identity_claim_lost(struct identity_table *t, struct kube_client *k,
+			       __u32 id, const struct labels *l,
+			       struct identity **out, struct dp_err *err)
 {
-	json_t *body = identity_to_json(id, l), *resp = NULL;
 	char path[sizeof(IDENTITY_API_PATH) + 24];
 	struct labels got = { 0 };
+	const char *uid = NULL;
+	json_t *resp = NULL;
 	__u32 got_id;
 	int status, rc;
 
-	if (!body)
-		return dp_errorf(err, -ENOMEM, "out of memory");
-	status = kube_request(k, "POST", IDENTITY_API_PATH, body, &resp, 0, err);
-	json_decref(body);
-	json_decref(resp);
-	resp = NULL;
-	if (status < 0)
-		return status;
-	if (status == 201 || status == 200)
-		return identity_put(t, id, l, out) < 0 ?
-			dp_errorf(err, -ENOMEM, "out of memory") : 1;
-	if (status != 409)
-		return dp_errorf(err, -EIO,
-				 "creating identity %u: the API server answered %d",
-				 id, status);
-	/* Someone has it: whose? */
 	snprintf(path, sizeof(path), IDENTITY_API_PATH "/%u", id);
 	status = kube_request(k, "GET", path, NULL, &resp, 0, err);
 	if (status < 0)
-		goto out_rc;
+		return status;
+	if (status == 404) {
+		/* Deleted since: the caller's next pass tries it again. */
+		rc = dp_errorf(err, -EAGAIN, "identity %u vanished while claimed", id);
+		goto out;
+	}
 	if (status != 200) {
 		rc = dp_errorf(err, -EIO,
 			       "reading identity %u: the API server answered %d",
 			       id, status);
 		goto out;
 	}
-	rc = identity_from_json(resp, &got_id, &got, err);
-	if (rc < 0)
+	rc = identity_from_json(resp, &got_id, &got, &uid, err);
+	if (rc == -EINVAL) {
+		rc = CLAIM_TAKEN;	/* unusable, but the number is gone */
 		goto out;
-	rc = identity_put(t, id, &got, out) < 0 ?
-		dp_errorf(err, -ENOMEM, "out of memory") : labels_equal(&got, l);
-	goto out;
-out_rc:
-	rc = status;
+	}
+	if (rc == 0)
+		rc = identity_put(t, id, &got, uid, out) < 0 ?
+			dp_errorf(err, -ENOMEM, "out of memory") :
+			labels_equal(&got, l) ? CLAIM_EXISTS : CLAIM_TAKEN;
 out:
 	labels_free(&got);
+	json_decref(resp);
+	return rc;
+}
+
+/* Claims id for l by creating its object: enum claim, or <0 when the API
+ * server could not say. */
+static int identity_claim(struct identity_table *t, struct kube_client *k,
+			  __u32 id, const struct labels *l,
+			  struct identity **out, struct dp_err *err)
+{
+	json_t *body = identity_to_json(id, l), *resp = NULL;
+	int status, rc;
+
+	if (!body)
+		return dp_errorf(err, -ENOMEM, "out of memory");
+	status = kube_request(k, "POST", IDENTITY_API_PATH, body, &resp, 0, err);
+	json_decref(body);
+	if (status == 409) {
+		json_decref(resp);
+		return identity_claim_lost(t, k, id, l, out, err);
+	}
+	if (status == 201 || status == 200) {
+		const char *uid = json_string_value(json_object_get(
+			json_object_get(resp, "metadata"), "uid"));
+
+		rc = identity_put(t, id, l, uid, out) < 0 ?
+			dp_errorf(err, -ENOMEM, "out of memory") : CLAIM_CREATED;
+	} else {
+		rc = status < 0 ? status :
+			dp_errorf(err, -EIO,
+				  "creating identity %u: the API server answered %d",
+				  id, status);
+	}
 	json_decref(resp);
 	return rc;
 }
@@ -254,13 +312,13 @@ int identity_allocate(struct identity_table *t, struct kube_client *k,
 		if (e)
 			continue;
 		if (!k)
-			return identity_put(t, id, l, out) < 0 ?
-				dp_errorf(err, -ENOMEM, "out of memory") : 0;
+			return identity_put(t, id, l, NULL, out) < 0 ?
+				dp_errorf(err, -ENOMEM, "out of memory") : 1;
 		rc = identity_claim(t, k, id, l, out, err);
 		if (rc < 0)
 			return rc;
-		if (rc == 1)
-			return 0;
+		if (rc != CLAIM_TAKEN)
+			return rc == CLAIM_CREATED;
 	}
 	return dp_errorf(err, -ENOSPC,
 			 "no free identity within %d numbers of %u: identity space exhausted?",
@@ -283,15 +341,27 @@ int identity_gc(struct identity_table *t, struct kube_client *k,
 		    now_ms - e->unused_since_ms < grace_ms)
 			continue;
 		if (k) {
+			json_t *resp = NULL, *opts = json_pack(
+				"{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions",
+				"apiVersion", "v1", "preconditions", "uid", e->uid);
+
+			if (!opts)
+				return dp_errorf(err, -ENOMEM, "out of memory");
 			snprintf(path, sizeof(path), IDENTITY_API_PATH "/%s", e->key);
-			status = kube_request(k, "DELETE", path, NULL, NULL, 0, err);
+			status = kube_request(k, "DELETE", path, opts, &resp, 0, err);
+			json_decref(opts);
+			json_decref(resp);
 			if (status < 0)
 				return status;
-			if (status != 200 && status != 202 && status != 404)
+			/* 409: re-created meanwhile, it is someone's now. */
+			if (status != 200 && status != 202 && status != 404 &&
+			    status != 409)
 				return dp_errorf(err, -EIO,
 						 "deleting identity %s: the API server answered %d",
 						 e->key, status);
 		}
+		fprintf(stderr, "identity %s: unused for %llu ms, deleted\n", e->key,
+			(unsigned long long)(now_ms - e->unused_since_ms));
 		identity_remove(t, e->id);
 		n++;
 	}

@@ -31,6 +31,7 @@ struct identity {
 	struct labels labels;
 	uint64_t hash;		/* labels_hash */
 	char key[24];		/* decimal id, the object's name */
+	char uid[64];		/* the object's metadata.uid ("" when not from the API) */
 	unsigned int users;	/* pods of the cluster with these labels */
 	uint64_t unused_since_ms;	/* loop_now_ms() when users became 0 */
 	bool seen;		/* during a relist */
@@ -49,30 +50,37 @@ __u32 identity_probe_next(__u32 id);
 struct identity *identity_find(const struct identity_table *t, __u32 id);
 struct identity *identity_find_labels(const struct identity_table *t,
 				      const struct labels *l);
+/* The same with l's labels_str() already at hand. */
+struct identity *identity_find_str(const struct identity_table *t,
+				   const char *str, const struct labels *l);
 /* Records an identity object (from the API or allocated locally);
- * replaces an entry with the same number. */
+ * replaces an entry with the same number. uid may be NULL. */
 int identity_put(struct identity_table *t, __u32 id, const struct labels *l,
-		 struct identity **out);
+		 const char *uid, struct identity **out);
 void identity_remove(struct identity_table *t, __u32 id);
 void identity_table_free(struct identity_table *t);
 
-/* An identity object from the API: its number and labels; -EINVAL for an
- * object that is not one (name not a number in the cluster range, labels
- * not a map of strings). */
+/* An identity object from the API: its number, labels and uid; -EINVAL
+ * for an object that is not one (name not a number in the cluster range,
+ * labels not a map of valid Kubernetes labels, namespace ones under
+ * LABELS_NS_PREFIX). Anyone allowed to create these objects could
+ * otherwise craft a label set that reads like another. */
 int identity_from_json(const json_t *obj, __u32 *id, struct labels *l,
-		       struct dp_err *err);
+		       const char **uid, struct dp_err *err);
 json_t *identity_to_json(__u32 id, const struct labels *l);
 
 /* The number for l: the one the table knows, else the first free number on
  * l's probe sequence, claimed by creating its object (k NULL: standalone,
  * claimed in the table only). Another node winning a number for other
  * labels moves us to the next one; winning it for the same labels is the
- * same identity. */
+ * same identity. Returns 1 when it created a new object, 0 when the
+ * identity existed. */
 int identity_allocate(struct identity_table *t, struct kube_client *k,
 		      const struct labels *l, struct identity **out,
 		      struct dp_err *err);
 /* Deletes the object of an identity no pod has used for grace_ms (API
- * mode); returns how many it deleted. */
+ * mode), on the condition that it is still the object we saw (its uid):
+ * one re-created meanwhile by another node stays. Returns how many. */
 int identity_gc(struct identity_table *t, struct kube_client *k,
 		uint64_t now_ms, uint64_t grace_ms, struct dp_err *err);
 

@@ -2,6 +2,7 @@
  * thread per watched collection that lists, watches, resumes and relists,
  * feeding a queue the daemon's loop drains through an eventfd. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,7 +19,7 @@
 #include "cni/fsutil.h"
 #include "policyd/kube_client.h"
 
-#define BODY_MAX		(64u << 20)	/* 10,000 pods are ~30 MB */
+#define BODY_MAX		(64u << 20)	/* a list page, or one answer */
 #define LINE_MAX_BYTES		(16u << 20)	/* one watch event */
 #define ERR_BODY_MAX		(64u << 10)	/* a Status object */
 #define TOKEN_MAX		(1u << 20)
@@ -26,7 +27,8 @@
 #define CONNECT_TIMEOUT_MS	5000L
 #define REQUEST_TIMEOUT_MS	10000
 #define LIST_PAGE_TIMEOUT_MS	60000L
-#define LIST_PAGE_SIZE		500
+#define LIST_PAGE_SIZE		500	/* ~2 MB of pods as text */
+#define LIST_PAGE_ENV		"BULKHEAD_KUBE_PAGE"	/* smaller, for tests */
 #define WATCH_TIMEOUT_S		300
 #define WATCH_SLACK_S		30	/* past the server's own timeout */
 #define BACKOFF_MIN_MS		100
@@ -694,7 +696,8 @@ struct kube_watch {
 	struct kube_client *k;
 	struct kube_queue *q;
 	char *path;
-	int resource, timeout_s;
+	int resource, timeout_s, page_size;
+	kube_trim_fn trim;	/* NULL: objects are queued whole */
 	pthread_t thread;
 	atomic_bool stop;
 
@@ -703,6 +706,7 @@ struct kube_watch {
 	int sock;		/* the connection, shut down to stop at once */
 	char rv[RV_MAX];
 	bool connected;
+	bool relist_asked;	/* by kube_watch_relist, not yet begun */
 	struct kube_watch_stats stats;
 
 	/* The watch thread's own. */
@@ -723,6 +727,20 @@ struct kube_watch {
 static bool stopping(struct kube_watch *w)
 {
 	return atomic_load(&w->stop);
+}
+
+/* Whether kube_watch_relist asked for a list; take also clears the ask,
+ * as the list that answers it begins. */
+static bool relist_asked(struct kube_watch *w, bool take)
+{
+	bool asked;
+
+	pthread_mutex_lock(&w->lock);
+	asked = w->relist_asked;
+	if (take)
+		w->relist_asked = false;
+	pthread_mutex_unlock(&w->lock);
+	return asked;
 }
 
 static void set_rv(struct kube_watch *w, const char *rv)
@@ -770,9 +788,8 @@ static char *watch_url(struct kube_watch *w, const char *fmt, ...)
 	return url;
 }
 
-/* The watch's connections are opened and closed here so that stopping
- * can shut the socket down: curl's progress check alone only runs about
- * once a second on an idle stream. */
+/* The watch's connections are opened and closed here so that a stop or
+ * a relist can shut the socket down (watch_cut). */
 static curl_socket_t watch_open_sock(void *ctx, curlsocktype purpose,
 				     struct curl_sockaddr *a)
 {
@@ -830,8 +847,19 @@ static void status_error(struct kube_watch *w, const char *what, long status,
 	json_decref(j);
 }
 
-/* One page of a list into c; *cont is the next page's token (NULL when
- * this was the last). */
+/* Takes obj's reference: trimmed to what the daemon keeps, then added to
+ * c. */
+static int watch_add(struct kube_watch *w, struct chain *c,
+		     enum kube_ev_type type, json_t *obj, uint64_t rx)
+{
+	if (w->trim && json_is_object(obj))
+		w->trim(w->resource, obj);
+	return chain_add(c, type, w->resource, obj, rx);
+}
+
+/* One page of a list into c; *next is the next page's token (NULL when
+ * this was the last). The body and its tree are freed before returning,
+ * so a list never holds more than one page's worth of text and tree. */
 static enum step list_page(struct kube_watch *w, const char *cont,
 			   struct chain *c, char **next, char *rv, size_t rvlen)
 {
@@ -857,9 +885,9 @@ static enum step list_page(struct kube_watch *w, const char *cont,
 	char *url;
 
 	*next = NULL;
-	url = cont ? watch_url(w, "limit=%d&continue=%s", LIST_PAGE_SIZE,
+	url = cont ? watch_url(w, "limit=%d&continue=%s", w->page_size,
 			       esc ? esc : "")
-		   : watch_url(w, "limit=%d", LIST_PAGE_SIZE);
+		   : watch_url(w, "limit=%d", w->page_size);
 	if (!url || (cont && !esc)) {
 		nomem(&w->err);
 		goto out;
@@ -884,6 +912,7 @@ static enum step list_page(struct kube_watch *w, const char *cont,
 		goto out;
 	}
 	list = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+	buf_free(&b);	/* the tree holds it all now */
 	items = json_object_get(list, "items");
 	list_rv = object_rv(list);
 	if (!list_rv || !(json_is_array(items) || json_is_null(items))) {
@@ -891,9 +920,9 @@ static enum step list_page(struct kube_watch *w, const char *cont,
 			  "resourceVersion", w->path);
 		goto out;
 	}
+	/* Each item outlives the page's tree by its own reference. */
 	json_array_foreach(items, i, item)
-		if (chain_add(c, KUBE_EV_ADDED, w->resource, json_incref(item),
-			      rx) < 0) {
+		if (watch_add(w, c, KUBE_EV_ADDED, json_incref(item), rx) < 0) {
 			nomem(&w->err);
 			goto out;
 		}
@@ -913,8 +942,9 @@ out:
 	return s;
 }
 
-/* Lists the whole collection, page by page, and delivers it in one piece:
- * SYNC_BEGIN, every object, SYNC_END. */
+/* Lists the whole collection page by page, delivering each page as it
+ * is read: SYNC_BEGIN with the first, SYNC_END after the last. A list cut
+ * short delivers no SYNC_END, which the daemon takes as nothing swept. */
 static enum step watch_list(struct kube_watch *w)
 {
 	struct chain c = { 0 };
@@ -929,16 +959,19 @@ static enum step watch_list(struct kube_watch *w)
 		s = list_page(w, cont, &c, &next, rv, sizeof(rv));
 		free(cont);
 		cont = next;
+		if (s != STEP_LISTED)
+			break;
+		chain_push(&c, w->q);
+		if (cont && relist_asked(w, false))
+			s = STEP_RELIST;	/* this list is stale already */
 	} while (s == STEP_LISTED && cont);
 	free(cont);
-	if (s == STEP_LISTED &&
-	    chain_add(&c, KUBE_EV_SYNC_END, w->resource, NULL, now_ns()) < 0) {
-		nomem(&w->err);
-		s = STEP_FAILED;
-	}
-	if (s != STEP_LISTED) {
-		chain_drop(&c);
+	chain_drop(&c);		/* what a failed page had added */
+	if (s != STEP_LISTED)
 		return s;
+	if (chain_add(&c, KUBE_EV_SYNC_END, w->resource, NULL, now_ns()) < 0) {
+		nomem(&w->err);
+		return STEP_FAILED;
 	}
 	set_rv(w, rv);
 	pthread_mutex_lock(&w->lock);
@@ -947,6 +980,11 @@ static enum step watch_list(struct kube_watch *w)
 	pthread_mutex_unlock(&w->lock);
 	w->listed_once = true;
 	chain_push(&c, w->q);
+#ifdef __GLIBC__
+	/* The pages' text and trees were freed, but glibc keeps the pages
+	 * mapped unless asked: hand them back so RSS falls after a list. */
+	malloc_trim(0);
+#endif
 	return STEP_LISTED;
 }
 
@@ -1017,7 +1055,7 @@ static int watch_line(struct kube_watch *w, const char *line, size_t len,
 		w->verdict = STEP_FAILED;
 		goto out;
 	}
-	if (chain_add(&w->pending, ev, w->resource, json_incref(obj), rx) < 0) {
+	if (watch_add(w, &w->pending, ev, json_incref(obj), rx) < 0) {
 		nomem(&w->err);
 		w->verdict = STEP_FAILED;
 		goto out;
@@ -1202,8 +1240,12 @@ static void *watch_main(void *arg)
 	while (!stopping(w)) {
 		enum step s;
 
+		if (relist_asked(w, true))
+			need_list = true;
 		memset(&w->err, 0, sizeof(w->err));
 		s = need_list ? watch_list(w) : watch_stream(w);
+		if (s == STEP_FAILED && relist_asked(w, false))
+			s = STEP_RELIST;	/* cut short on purpose */
 		switch (s) {
 		case STEP_LISTED:
 			need_list = false;
@@ -1241,13 +1283,34 @@ static void watch_free(struct kube_watch *w)
 	free(w);
 }
 
+/* The page size of lists: LIST_PAGE_SIZE unless the tests ask for less
+ * through the environment, to page through few objects. */
+static int list_page_size(int *out, struct dp_err *err)
+{
+	const char *s = getenv(LIST_PAGE_ENV);
+	char *end;
+	long n;
+
+	*out = LIST_PAGE_SIZE;
+	if (!s)
+		return 0;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < 1 || n > LIST_PAGE_SIZE)
+		return dp_errorf(err, -EINVAL, "%s=\"%s\": not a page size "
+				 "from 1 to %d", LIST_PAGE_ENV, s,
+				 LIST_PAGE_SIZE);
+	*out = (int)n;
+	return 0;
+}
+
 int kube_watch_start(struct kube_client *k, const char *path, int resource,
-		     int timeout_s, struct kube_queue *q,
+		     kube_trim_fn trim, int timeout_s, struct kube_queue *q,
 		     struct kube_watch **out, struct dp_err *err)
 {
 	struct kube_watch *w;
 	pthread_condattr_t ca;
-	int rc;
+	int page_size, rc;
 
 	*out = NULL;
 	if (path[0] != '/')
@@ -1256,12 +1319,17 @@ int kube_watch_start(struct kube_client *k, const char *path, int resource,
 	if (timeout_s < 0)
 		return dp_errorf(err, -EINVAL, "watch %s: negative timeout",
 				 path);
+	rc = list_page_size(&page_size, err);
+	if (rc < 0)
+		return rc;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return nomem(err);
 	w->k = k;
 	w->q = q;
 	w->resource = resource;
+	w->trim = trim;
+	w->page_size = page_size;
 	w->timeout_s = timeout_s ? timeout_s : WATCH_TIMEOUT_S;
 	w->backoff_ms = BACKOFF_MIN_MS;
 	w->sock = -1;
@@ -1289,18 +1357,35 @@ int kube_watch_start(struct kube_client *k, const char *path, int resource,
 	return 0;
 }
 
+/* Ends the connection in use at once, for a stop or a relist: curl's
+ * progress check alone runs only about once a second on an idle stream.
+ * Called with w->lock held, so that a connection opened after the ask was
+ * seen is never cut for it. */
+static void watch_cut(struct kube_watch *w)
+{
+	if (w->sock >= 0)
+		shutdown(w->sock, SHUT_RDWR);
+	pthread_cond_signal(&w->wake);	/* a backoff checks for a stop */
+}
+
 void kube_watch_stop(struct kube_watch *w)
 {
 	if (!w)
 		return;
 	atomic_store(&w->stop, true);
 	pthread_mutex_lock(&w->lock);
-	if (w->sock >= 0)
-		shutdown(w->sock, SHUT_RDWR);
-	pthread_cond_signal(&w->wake);
+	watch_cut(w);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	watch_free(w);
+}
+
+void kube_watch_relist(struct kube_watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->relist_asked = true;
+	watch_cut(w);
+	pthread_mutex_unlock(&w->lock);
 }
 
 const char *kube_watch_rv(struct kube_watch *w, char *buf, size_t len)

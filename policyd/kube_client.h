@@ -32,11 +32,17 @@ int kube_request(struct kube_client *k, const char *method, const char *path,
  *   then KUBE_EV_SYNC_END: objects the daemon knew but did not see between
  *   the two were deleted while we were away;
  *   then ADDED / MODIFIED / DELETED as they happen.
+ * A list arrives page by page as it is read, so it is never held whole in
+ * memory. One that fails partway ends without SYNC_END, and the thread
+ * lists again later from a new SYNC_BEGIN: the daemon must only mark
+ * objects unseen at SYNC_BEGIN, mark them seen on each object, and sweep
+ * the unseen at SYNC_END alone, so that a partial list deletes nothing.
  * A relist happens at start, after 410 Gone (HTTP status or an ERROR event
- * with code 410) and whenever a watch cannot resume. Bookmarks only move the
- * resourceVersion and are not delivered. KUBE_EV_DOWN reports a dropped
- * stream (obj NULL; the thread reconnects with backoff from 100 ms to 5 s
- * and resumes from the last resourceVersion). */
+ * with code 410), whenever a watch cannot resume and when asked for
+ * (kube_watch_relist). Bookmarks only move the resourceVersion and are not
+ * delivered. KUBE_EV_DOWN reports a dropped stream (obj NULL; the thread
+ * reconnects with backoff from 100 ms to 5 s and resumes from the last
+ * resourceVersion). */
 enum kube_ev_type {
 	KUBE_EV_SYNC_BEGIN,
 	KUBE_EV_ADDED,
@@ -66,16 +72,30 @@ struct kube_event *kube_queue_take(struct kube_queue *q);
 void kube_event_free(struct kube_event *ev);	/* frees the whole chain */
 void kube_queue_free(struct kube_queue *q);
 
+/* Cuts an object down to what the daemon keeps, in place, on the watch
+ * thread before the object is queued: a queue of thousands of whole pods
+ * would cost far more memory than their few fields. Called with the
+ * resource given to kube_watch_start, for every listed object and every
+ * ADDED / MODIFIED / DELETED one; it must leave obj an object. */
+typedef void (*kube_trim_fn)(int resource, json_t *obj);
+
 /* Starts a thread that lists and watches path (a collection, e.g.
  * "/api/v1/pods" or "/apis/networking.k8s.io/v1/networkpolicies"), with
  * allowWatchBookmarks and a server-side timeoutSeconds of timeout_s (0:
- * 300), pushing events tagged with resource into q. */
+ * 300), pushing events tagged with resource, their objects passed through
+ * trim (NULL: kept whole), into q. Lists ask for pages of 500 objects; the
+ * environment variable BULKHEAD_KUBE_PAGE (1..500) asks for smaller ones,
+ * for tests only. */
 struct kube_watch;
 int kube_watch_start(struct kube_client *k, const char *path, int resource,
-		     int timeout_s, struct kube_queue *q,
+		     kube_trim_fn trim, int timeout_s, struct kube_queue *q,
 		     struct kube_watch **out, struct dp_err *err);
 /* Stops the thread (within a second) and frees the watch. */
 void kube_watch_stop(struct kube_watch *w);
+/* Asks the thread to list again as soon as it can: the stream or list in
+ * progress is cut short, without a DOWN. For a daemon that could not apply
+ * an event (out of memory) and so no longer knows the collection. */
+void kube_watch_relist(struct kube_watch *w);
 /* The last resourceVersion seen, and whether the stream is connected. */
 const char *kube_watch_rv(struct kube_watch *w, char *buf, size_t len);
 bool kube_watch_connected(struct kube_watch *w);

@@ -23,40 +23,45 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The identity label set of a pod, or 1 when its namespace is unknown. */
-static int pod_identity_labels(const struct daemon *d, const char *ns_name,
-			       const struct labels *pod, struct labels *out)
+/* A pod's identity label set (with its canonical string), kept on the pod
+ * until the pod or its namespace changes; NULL when the namespace is not
+ * known (or memory ran out: the pod then stays unresolved, fail closed). */
+static const struct labels *pod_idl(const struct daemon *d, struct pod *p)
 {
-	const struct ns *ns = store_ns(&d->store, ns_name);
+	const struct ns *ns = store_ns(&d->store, p->ns);
 
 	if (!ns)
-		return 1;
-	return labels_identity(pod, &ns->labels, &d->filter, out);
+		return NULL;
+	if (p->idl_str && p->idl_gen == ns->gen)
+		return &p->idl;
+	labels_free(&p->idl);
+	free(p->idl_str);
+	p->idl_str = NULL;
+	if (labels_identity(&p->labels, &ns->labels, &d->filter, &p->idl) < 0)
+		return NULL;
+	p->idl_str = labels_str(&p->idl);
+	p->idl_gen = ns->gen;
+	return p->idl_str ? &p->idl : NULL;
 }
 
 int daemon_endpoint_identity(struct daemon *d, const struct endpoint *ep,
 			     __u32 *id, struct dp_err *err)
 {
-	const struct pod *p = store_pod(&d->store, ep->ns, ep->pod);
-	struct labels l = { 0 };
+	struct pod *p = store_pod(&d->store, ep->ns, ep->pod);
+	const struct labels *l;
 	struct identity *e;
 	int rc;
 
 	*id = 0;
-	if (!p)
+	if (!p || !(l = pod_idl(d, p)))
 		return 0;
-	rc = pod_identity_labels(d, ep->ns, &p->labels, &l);
-	if (rc)
-		return rc < 0 ? dp_errorf(err, rc, "out of memory") : 0;
-	rc = identity_allocate(&d->ids, d->kube, &l, &e, err);
-	if (rc == 0) {
-		*id = e->id;
-		if (!e->seen)
-			d->st.identity_allocs++;
-		e->seen = true;
-	}
-	labels_free(&l);
-	return rc;
+	rc = identity_allocate(&d->ids, d->kube, l, &e, err);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		d->st.identity_allocs++;
+	*id = e->id;
+	return 0;
 }
 
 /* ------------------------------------------------------- what is wanted */
@@ -78,6 +83,7 @@ struct plan {
 	struct compile_out out;
 	struct dp_policy_entry *policy;
 	size_t npolicy;
+	unsigned int failed;	/* endpoints whose identity could not be had */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -110,30 +116,26 @@ static int plan_ipc(struct plan *pl, __be32 ip, __u8 plen, __u32 id,
 /* Every pod of the cluster: who uses which identity (for GC), which
  * address has which identity (ipcache) and which named ports an identity's
  * pods declare (for the compiler). Remote pods only look identities up:
- * their own node allocates them. */
-static int plan_pods(struct daemon *d, struct plan *pl, uint64_t now_ms)
+ * their own node allocates them. A pod with an address but no identity
+ * yet maps to BH_ID_UNKNOWN, which the datapath drops: left out, its
+ * address would fall to a CIDR identity an ipBlock may allow. */
+static int plan_pods(struct daemon *d, struct plan *pl)
 {
 	size_t i = 0;
 	const char *k;
 	void *v;
 
-	while (strmap_next(&d->ids.by_id, &i, &k, &v))
-		((struct identity *)v)->users = 0;
-	for (i = 0; strmap_next(&d->store.pods, &i, &k, &v);) {
+	while (strmap_next(&d->store.pods, &i, &k, &v)) {
 		struct pod *p = v;
-		struct labels l = { 0 };
-		struct identity *e;
-		int rc = pod_identity_labels(d, p->ns, &p->labels, &l);
+		const struct labels *l = pod_idl(d, p);
+		struct identity *e = l ? identity_find_str(&d->ids, p->idl_str, l) : NULL;
 
-		if (rc < 0)
-			return rc;
-		e = rc ? NULL : identity_find_labels(&d->ids, &l);
-		labels_free(&l);
+		if (p->ip && !p->host_network &&
+		    plan_ipc(pl, p->ip, 32, e ? e->id : BH_ID_UNKNOWN, false) < 0)
+			return -ENOMEM;
 		if (!e)
 			continue;
 		e->users++;
-		if (p->ip && !p->host_network && plan_ipc(pl, p->ip, 32, e->id, false) < 0)
-			return -ENOMEM;
 		for (size_t j = 0; j < p->nports; j++) {
 			if (grow((void **)&pl->ports, &pl->capports, pl->nports,
 				 sizeof(*pl->ports)) < 0)
@@ -141,15 +143,26 @@ static int plan_pods(struct daemon *d, struct plan *pl, uint64_t now_ms)
 			pl->ports[pl->nports++] = (struct id_port){ e->id, p->ports[j] };
 		}
 	}
-	for (i = 0; strmap_next(&d->ids.by_id, &i, &k, &v);) {
+	return 0;
+}
+
+/* Identities nobody uses start their grace period; used ones leave it. */
+static void plan_users(struct daemon *d, bool count, uint64_t now_ms)
+{
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	while (strmap_next(&d->ids.by_id, &i, &k, &v)) {
 		struct identity *e = v;
 
-		if (e->users)
+		if (!count)
+			e->users = 0;
+		else if (e->users)
 			e->unused_since_ms = 0;
 		else if (!e->unused_since_ms)
 			e->unused_since_ms = now_ms;
 	}
-	return 0;
 }
 
 static int u32_cmp(const void *a, const void *b)
@@ -172,11 +185,19 @@ static int plan_endpoints(struct daemon *d, struct plan *pl, struct dp_err *err)
 		return -ENOMEM;
 	while (strmap_next(&d->eps.by_key, &i, &k, &v)) {
 		struct endpoint *ep = v;
+		struct dp_err why = { 0 };
 		__u32 id;
-		int rc = daemon_endpoint_identity(d, ep, &id, err);
 
-		if (rc < 0)
-			return rc;
+		/* One endpoint's identity failing (the API server away) must
+		 * not hold back every other change: it stays at init, which
+		 * the datapath drops, and the pass is retried. */
+		if (daemon_endpoint_identity(d, ep, &id, &why) < 0) {
+			if (!err->msg[0])
+				dp_errorf(err, why.code, "%s/%s: %s", ep->ns,
+					  ep->pod, why.msg);
+			id = 0;
+			pl->failed++;
+		}
 		ep->identity = id ? id : BH_ID_INIT;
 		if (plan_ipc(pl, ep->ip, 32, ep->identity, true) < 0)
 			return -ENOMEM;
@@ -184,13 +205,12 @@ static int plan_endpoints(struct daemon *d, struct plan *pl, struct dp_err *err)
 			struct identity *e = identity_find(&d->ids, id);
 
 			pl->local[n++] = id;
-			if (e && !e->users) {
-				e->users = 1;
-				e->unused_since_ms = 0;
-			}
+			if (e)
+				e->users++;
 		}
 	}
-	qsort(pl->local, n, sizeof(*pl->local), u32_cmp);
+	if (n > 1)
+		qsort(pl->local, n, sizeof(*pl->local), u32_cmp);
 	for (i = 0, pl->nlocal = 0; i < n; i++)
 		if (!pl->nlocal || pl->local[pl->nlocal - 1] != pl->local[i])
 			pl->local[pl->nlocal++] = pl->local[i];
@@ -220,7 +240,8 @@ static int plan_identities(struct daemon *d, struct plan *pl)
 	const char *k;
 	void *v;
 
-	qsort(pl->ports, pl->nports, sizeof(*pl->ports), id_port_cmp);
+	if (pl->nports > 1)
+		qsort(pl->ports, pl->nports, sizeof(*pl->ports), id_port_cmp);
 	pl->ids = calloc(d->ids.by_id.n + 1, sizeof(*pl->ids));
 	/* The compiler gets plain named_port arrays: reuse the sorted
 	 * storage, each identity's run in place. */
@@ -260,14 +281,38 @@ static int plan_identities(struct daemon *d, struct plan *pl)
 	return 0;
 }
 
+static void cidr_key(__be32 addr, __u8 plen, char *key, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	snprintf(key, len, "%s/%u", a, plen);
+}
+
+/* CIDR identities are the node's own; a restarted daemon takes the
+ * numbers back from the ipcache, so no number changes prefix under
+ * policy entries that still name it. */
+static void cidr_ids_adopt(struct daemon *d, const struct ipc_entry *e)
+{
+	char key[INET_ADDRSTRLEN + 4];
+
+	if (e->id < BH_ID_LOCAL_MIN)
+		return;
+	cidr_key(e->ip, e->plen, key, sizeof(key));
+	if (strmap_get(&d->cidr_ids, key))
+		return;
+	if (strmap_put(&d->cidr_ids, key, (void *)(uintptr_t)e->id, NULL) == 0 &&
+	    e->id >= d->next_cidr_id)
+		d->next_cidr_id = e->id + 1;
+}
+
 static __u32 cidr_id(void *ctx, const struct np_cidr *c)
 {
 	struct daemon *d = ctx;
-	char a[INET_ADDRSTRLEN], key[INET_ADDRSTRLEN + 4];
+	char key[INET_ADDRSTRLEN + 4];
 	uintptr_t id;
 
-	inet_ntop(AF_INET, &c->addr, a, sizeof(a));
-	snprintf(key, sizeof(key), "%s/%u", a, c->plen);
+	cidr_key(c->addr, c->plen, key, sizeof(key));
 	id = (uintptr_t)strmap_get(&d->cidr_ids, key);
 	if (id)
 		return (__u32)id;
@@ -305,13 +350,21 @@ static void plan_ipc_finish(struct plan *pl)
 {
 	size_t i, n = 0;
 
-	qsort(pl->ipc, pl->nipc, sizeof(*pl->ipc), ipc_local_last_cmp);
+	if (pl->nipc > 1)
+		qsort(pl->ipc, pl->nipc, sizeof(*pl->ipc), ipc_local_last_cmp);
 	for (i = 0; i < pl->nipc; i++) {
-		if (n && ipc_cmp(&pl->ipc[n - 1], &pl->ipc[i]) == 0) {
-			pl->ipc[n - 1] = pl->ipc[i];
+		struct ipc_entry *last = n ? &pl->ipc[n - 1] : NULL;
+
+		if (!last || ipc_cmp(last, &pl->ipc[i]) != 0) {
+			pl->ipc[n++] = pl->ipc[i];
 			continue;
 		}
-		pl->ipc[n++] = pl->ipc[i];
+		/* Two pods on one address (one finishing, one starting): the
+		 * local endpoint knows; otherwise nobody does. */
+		if (pl->ipc[i].local)
+			*last = pl->ipc[i];
+		else if (!last->local && last->id != pl->ipc[i].id)
+			last->id = BH_ID_UNKNOWN;
 	}
 	pl->nipc = n;
 }
@@ -474,14 +527,6 @@ static void answer_ready(struct daemon *d)
 	}
 }
 
-static bool all_synced(const struct daemon *d)
-{
-	for (int k = 0; k < STORE_NKINDS; k++)
-		if (!d->synced[k])
-			return false;
-	return true;
-}
-
 int daemon_reconcile(struct daemon *d, struct dp_err *err)
 {
 	struct plan pl = { 0 };
@@ -489,12 +534,14 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 	uint64_t t0 = mono_ns();
 	int rc;
 
-	if (!all_synced(d))
-		return 0;
 	d->dirty = false;
-	rc = plan_pods(d, &pl, loop_now_ms());
+	/* Local endpoints first: they allocate the identities that pods (and
+	 * their named ports) are then found under. */
+	plan_users(d, false, 0);
+	rc = plan_endpoints(d, &pl, err);
 	if (rc == 0)
-		rc = plan_endpoints(d, &pl, err);
+		rc = plan_pods(d, &pl);
+	plan_users(d, true, loop_now_ms());
 	if (rc == 0)
 		rc = plan_identities(d, &pl);
 	if (rc == 0)
@@ -547,6 +594,11 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 				  (double)(mono_ns() - d->dirty_since_ns) / 1e9);
 		d->dirty_since_ns = 0;
 	}
+	/* Written, but some endpoint still waits for its identity. */
+	if (pl.failed) {
+		d->dirty = true;
+		rc = err->code ? err->code : -EAGAIN;
+	}
 out:
 	d->st.reconciles++;
 	if (rc < 0)
@@ -596,7 +648,10 @@ int daemon_shadow_load(struct daemon *d, struct dp_err *err)
 		free(r.v);
 		return rc == -ENOMEM ? dp_errorf(err, rc, "out of memory") : rc;
 	}
-	qsort(r.v, r.n, sizeof(*r.v), ipc_cmp);
+	if (r.n > 1)
+		qsort(r.v, r.n, sizeof(*r.v), ipc_cmp);
+	for (size_t i = 0; i < r.n; i++)
+		cidr_ids_adopt(d, &r.v[i]);
 	free(d->policy);
 	d->policy = pol;
 	d->npolicy = npol;

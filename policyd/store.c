@@ -73,6 +73,8 @@ static void pod_free(struct pod *p)
 	free(p->name);
 	free(p->node);
 	labels_free(&p->labels);
+	labels_free(&p->idl);
+	free(p->idl_str);
 	free(p->ports);
 	free(p);
 }
@@ -127,6 +129,7 @@ static int pod_parse(const json_t *obj, struct pod **out, struct dp_err *err)
 	const json_t *spec = json_object_get(obj, "spec");
 	const json_t *status = json_object_get(obj, "status");
 	const char *ns, *name, *phase = jstr(status, "phase", NULL);
+	struct dp_err why = { 0 };
 	struct pod *p;
 	int rc;
 
@@ -144,10 +147,12 @@ static int pod_parse(const json_t *obj, struct pod **out, struct dp_err *err)
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* The labels' own error first, then which pod (dp_errorf keeps the
+	 * first message it is given). */
 	rc = labels_from_json(json_object_get(json_object_get(obj, "metadata"), "labels"),
-			      &p->labels, err);
+			      &p->labels, &why);
 	if (rc < 0) {
-		dp_errorf(err, rc, "pod %s", p->key);
+		dp_errorf(err, rc, "pod %s: %s", p->key, why.msg);
 		goto out;
 	}
 	p->host_network = json_is_true(json_object_get(spec, "hostNetwork"));
@@ -178,6 +183,7 @@ static void ns_free(struct ns *n)
 static int ns_parse(const json_t *obj, struct ns **out, struct dp_err *err)
 {
 	const char *name;
+	struct dp_err why = { 0 };
 	struct ns *n;
 	int rc;
 
@@ -190,9 +196,9 @@ static int ns_parse(const json_t *obj, struct ns **out, struct dp_err *err)
 		return -ENOMEM;
 	}
 	rc = labels_from_json(json_object_get(json_object_get(obj, "metadata"), "labels"),
-			      &n->labels, err);
+			      &n->labels, &why);
 	if (rc < 0) {
-		dp_errorf(err, rc, "namespace %s", name);
+		dp_errorf(err, rc, "namespace %s: %s", name, why.msg);
 		goto out;
 	}
 	/* Newer API servers set this label themselves and keep it equal to
@@ -218,20 +224,48 @@ static void policy_free(struct policy *p)
 	free(p);
 }
 
-/* Policy numbers stay with the policy's name for the daemon's lifetime, so
- * rule ids (and hit counters keyed by them) survive edits. */
+/* A policy's number comes from a hash of its name, so it stays the same
+ * across edits and daemon restarts, and rule ids (the policy map's values,
+ * the flow log's rule field) keep meaning the same policy. Collisions probe
+ * to the next free number. Numbers fit the 22 bits rule ids give them. */
+#define POLICY_ID_MAX ((1u << 22) - 1)
+
 static __u32 policy_id(struct store *s, const char *key)
 {
 	uintptr_t id = (uintptr_t)strmap_get(&s->policy_ids, key);
+	uint64_t h = 1469598103934665603ull;
+	char num[16];
 
 	if (id)
 		return (__u32)id;
-	if (s->next_policy_id == 0)
-		s->next_policy_id = 1;
-	id = s->next_policy_id++;
+	for (const char *c = key; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	id = 1 + h % POLICY_ID_MAX;
+	for (unsigned int i = 0; i < POLICY_ID_MAX; i++) {
+		snprintf(num, sizeof(num), "%u", (unsigned int)id);
+		if (!strmap_get(&s->policy_keys, num))
+			break;
+		id = id % POLICY_ID_MAX + 1;
+	}
 	if (strmap_put(&s->policy_ids, key, (void *)id, NULL) < 0)
 		return 0;
+	if (strmap_put(&s->policy_keys, num, (void *)1, NULL) < 0) {
+		strmap_del(&s->policy_ids, key);
+		return 0;
+	}
 	return (__u32)id;
+}
+
+/* A deleted policy's number is free again. */
+static void policy_id_release(struct store *s, const char *key)
+{
+	uintptr_t id = (uintptr_t)strmap_del(&s->policy_ids, key);
+	char num[16];
+
+	if (!id)
+		return;
+	snprintf(num, sizeof(num), "%u", (unsigned int)id);
+	strmap_del(&s->policy_keys, num);
 }
 
 static int policy_parse(struct store *s, const json_t *obj, struct policy **out,
@@ -347,6 +381,8 @@ static int store_delete(struct store *s, enum store_kind k, const json_t *obj,
 	if (!key)
 		return -ENOMEM;
 	old = strmap_del(m, key);
+	if (old && k == STORE_POLICY)
+		policy_id_release(s, key);
 	free(key);
 	kind_free(k, old);
 	return old != NULL;
@@ -383,6 +419,8 @@ static int store_upsert(struct store *s, enum store_kind k, const json_t *obj,
 	if (rc < 0)
 		return rc;
 	*kind_seen(k, v) = true;
+	if (k == STORE_NAMESPACE)
+		((struct ns *)v)->gen = ++s->ns_gen;
 	rc = strmap_put(m, key, v, &old);
 	if (rc < 0) {
 		kind_free(k, v);
@@ -435,6 +473,8 @@ int store_sweep(struct store *s, enum store_kind k)
 	while (m && strmap_next(m, &i, &key, &v)) {
 		if (*kind_seen(k, v))
 			continue;
+		if (k == STORE_POLICY)
+			policy_id_release(s, key);
 		strmap_del(m, key);
 		kind_free(k, v);
 		n++;
@@ -474,4 +514,64 @@ void store_free(struct store *s)
 		strmap_free(m);
 	}
 	strmap_free(&s->policy_ids);
+	strmap_free(&s->policy_keys);
+}
+
+/* Drops every member of o not named in keep (NULL-terminated). */
+static void json_keep(json_t *o, const char *const *keep)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	if (!json_is_object(o))
+		return;
+	json_object_foreach_safe(o, tmp, key, v) {
+		const char *const *k;
+
+		for (k = keep; *k && strcmp(*k, key); k++)
+			;
+		if (!*k)
+			json_object_del(o, key);
+	}
+}
+
+#define KEEP(o, ...) json_keep((o), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* What the store reads of each kind, and nothing more: a pod as the API
+ * server sends it is mostly managedFields and status it never looks at,
+ * and 10,000 of them whole would be most of the daemon's memory. */
+void store_trim(int resource, json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	json_t *c;
+	size_t i;
+
+	KEEP(json_object_get(obj, "metadata"), "name", "namespace", "labels",
+	     "resourceVersion", "uid");
+	switch (resource) {
+	case STORE_POD:
+		KEEP(obj, "kind", "metadata", "spec", "status");
+		KEEP(spec, "nodeName", "hostNetwork", "containers");
+		json_array_foreach(json_object_get(spec, "containers"), i, c)
+			KEEP(c, "ports");
+		KEEP(json_object_get(obj, "status"), "podIP", "phase");
+		break;
+	case STORE_NAMESPACE:
+		KEEP(obj, "kind", "metadata");
+		break;
+	case STORE_POLICY:
+		KEEP(obj, "kind", "metadata", "spec");
+		break;
+	case STORE_NODE:
+		KEEP(obj, "kind", "metadata", "spec", "status");
+		KEEP(spec, "podCIDR");
+		KEEP(json_object_get(obj, "status"), "addresses");
+		break;
+	case STORE_IDENTITY:
+		KEEP(obj, "kind", "metadata", "labels");
+		break;
+	default:
+		break;
+	}
 }

@@ -37,11 +37,17 @@ struct pod {
 	struct named_port *ports;
 	size_t nports;
 	bool seen;		/* during a relist */
+	/* The identity label set, computed once per version of the pod and
+	 * of its namespace (idl_gen is the namespace's gen it was made from). */
+	struct labels idl;
+	char *idl_str;
+	uint64_t idl_gen;
 };
 
 struct ns {
 	char *name;
 	struct labels labels;	/* with kubernetes.io/metadata.name = name */
+	uint64_t gen;		/* new for every version: pods' caches follow */
 	bool seen;
 };
 
@@ -64,7 +70,8 @@ struct store {
 	struct strmap policies;		/* key -> struct policy */
 	struct strmap nodes;		/* name -> struct node */
 	struct strmap policy_ids;	/* key -> stable number (uintptr_t) */
-	__u32 next_policy_id;
+	struct strmap policy_keys;	/* stable number -> key, for probing */
+	uint64_t ns_gen;
 	uint64_t bad_objects[STORE_NKINDS];	/* skipped as invalid */
 };
 
@@ -84,6 +91,10 @@ int store_apply(struct store *s, enum store_kind k, const json_t *obj,
  * away) and returns how many. */
 void store_mark(struct store *s, enum store_kind k);
 int store_sweep(struct store *s, enum store_kind k);
+
+/* The watch threads' kube_trim_fn: cuts an object of kind resource down to
+ * the fields store_apply reads, before it waits in the queue. */
+void store_trim(int resource, json_t *obj);
 
 struct pod *store_pod(const struct store *s, const char *ns, const char *name);
 struct ns *store_ns(const struct store *s, const char *name);

@@ -11,6 +11,7 @@ export BULKHEAD_BUILD=${BULKHEAD_BUILD:-$(cd "$HERE/.." && pwd)/build}
 PARTS=(
 	bench-cni.sh
 	bench-datapath.sh
+	bench-policyd.sh
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -8,7 +8,7 @@ PKGS=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libjansson-dev libcurl4-openssl-dev libyaml-dev
 	iproute2 iptables containernetworking-plugins
-	perl jq python3
+	perl jq python3 curl openssl
 )
 
 missing=()

@@ -17,9 +17,11 @@ NODE=${PFX}node
 BPFFS=/sys/fs/bpf/$PFX
 T_DIR=$(mktemp -d "/tmp/bulkhead-test.XXXXXX")
 T_PIDS=()
+T_CLEANUP=()	# commands other fixtures add, run first on exit
 
 cleanup() {
-	local pid ns
+	local pid ns c
+	for c in "${T_CLEANUP[@]}"; do eval "$c"; done
 	for pid in "${T_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
 		case $ns in "$PFX"*) ip netns del "$ns" 2>/dev/null ;; esac

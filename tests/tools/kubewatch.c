@@ -1,7 +1,7 @@
 /* kubewatch: the policyd API client from the command line, for the tests.
  * `kubewatch KUBECONFIG PATH` lists and watches a collection and prints one
- * line per event as it comes; `--request` sends one request and prints the
- * status and the answer. */
+ * line per event as it comes (SIGUSR1 asks for a relist); `--request` sends
+ * one request and prints the status and the answer. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,8 +52,8 @@ static void print_events(struct kube_event *ev)
 	fflush(stdout);
 }
 
-/* Blocks SIGINT and SIGTERM (before any thread starts, so all inherit
- * it) and returns a descriptor that reads them. */
+/* Blocks SIGINT, SIGTERM and SIGUSR1 (before any thread starts, so all
+ * inherit it) and returns a descriptor that reads them. */
 static int signals_fd(void)
 {
 	sigset_t set;
@@ -61,13 +61,24 @@ static int signals_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Prints events until a signal comes; a clean stop shows the watch
- * thread ends when told. */
+/* Which signal came: 0 when none could be read. */
+static int signal_read(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+/* Prints events until SIGINT or SIGTERM comes; a clean stop shows the
+ * watch thread ends when told. */
 static int watch(struct kube_client *k, const char *path, int timeout_s)
 {
 	struct dp_err err = { 0 };
@@ -80,7 +91,7 @@ static int watch(struct kube_client *k, const char *path, int timeout_s)
 		return 1;
 	}
 	if (kube_queue_new(&q, &err) < 0 ||
-	    kube_watch_start(k, path, 0, timeout_s, q, &w, &err) < 0) {
+	    kube_watch_start(k, path, 0, NULL, timeout_s, q, &w, &err) < 0) {
 		fprintf(stderr, "kubewatch: %s\n", err.msg);
 		goto out;
 	}
@@ -95,8 +106,11 @@ static int watch(struct kube_client *k, const char *path, int timeout_s)
 			perror("kubewatch: poll");
 			goto out;
 		}
-		if (fds[1].revents)
-			break;
+		if (fds[1].revents) {
+			if (signal_read(sfd) != SIGUSR1)
+				break;
+			kube_watch_relist(w);
+		}
 		ev = kube_queue_take(q);
 		print_events(ev);
 		kube_event_free(ev);
