@@ -176,7 +176,9 @@ static void object_event(struct daemon *d, const struct kube_event *ev)
 		if (k == STORE_IDENTITY && !d->o.manifests)
 			identity_mark(d, true);
 		else if (store_sweep(&d->store, k) > 0)
-			daemon_log("relist of %ss: removed those deleted meanwhile",
+			daemon_log(d->o.manifests ?
+				   "reload: removed the %s objects no longer in the manifests" :
+				   "relist: removed the %s objects deleted meanwhile",
 				   store_kind_name(k));
 		d->synced[k] = true;
 		break;
@@ -194,6 +196,10 @@ static void object_event(struct daemon *d, const struct kube_event *ev)
 				 &err);
 		if (rc == -EINVAL)
 			daemon_log("skipping %s: %s", store_kind_name(k), err.msg);
+		else if (rc == -ENOMEM && d->watch[k])
+			/* The store missed a change: only a fresh list is sure
+			 * to bring it back. */
+			kube_watch_relist(d->watch[k]);
 		else if (rc >= 0 && err.msg[0])	/* a policy's unreadable rules */
 			daemon_log("applying %s; its unreadable parts allow nothing: %s",
 				   store_kind_name(k), err.msg);
@@ -341,6 +347,7 @@ static int sources_open_api(struct daemon *d, struct dp_err *err)
 static void adds_expire(struct loop *l, void *arg)
 {
 	struct daemon *d = arg;
+	const char *source = d->o.manifests ? "the manifests" : "the API server";
 	uint64_t now = loop_now_ms();
 	size_t i = 0;
 	const char *k;
@@ -357,11 +364,11 @@ static void adds_expire(struct loop *l, void *arg)
 			snprintf(why, sizeof(why),
 				 "bulkhead-policyd has not finished its first sync with the API server");
 		else if (!store_pod(&d->store, ep->ns, ep->pod))
-			snprintf(why, sizeof(why),
-				 "pod %s/%s is not known to the API server", ep->ns, ep->pod);
+			snprintf(why, sizeof(why), "pod %s/%s is not known to %s",
+				 ep->ns, ep->pod, source);
 		else if (!store_ns(&d->store, ep->ns))
-			snprintf(why, sizeof(why),
-				 "namespace %s is not known to the API server", ep->ns);
+			snprintf(why, sizeof(why), "namespace %s is not known to %s",
+				 ep->ns, source);
 		else
 			snprintf(why, sizeof(why),
 				 "no identity could be allocated for pod %s/%s", ep->ns, ep->pod);
@@ -487,9 +494,12 @@ static void endpoints_resync(struct daemon *d)
 
 /* ------------------------------------------------------------ flow log */
 
+/* Local endpoints first (their pods' status may not name the address
+ * yet), then every pod of the cluster. */
 static const char *flow_pod_name(void *ctx, __be32 ip, char *buf, size_t len)
 {
 	struct daemon *d = ctx;
+	const struct pod *p;
 	size_t i = 0;
 	const char *k;
 	void *v;
@@ -502,7 +512,11 @@ static const char *flow_pod_name(void *ctx, __be32 ip, char *buf, size_t len)
 			return buf;
 		}
 	}
-	return NULL;
+	p = store_pod_by_ip(&d->store, ip);
+	if (!p)
+		return NULL;
+	snprintf(buf, len, "%s", p->key);
+	return buf;
 }
 
 static void flow_event(void *ctx, const struct bh_event *ev)

@@ -365,6 +365,37 @@ static bool *kind_seen(enum store_kind k, void *v)
 	}
 }
 
+/* Pods by address, for naming flows: the last pod seen with an address
+ * has it. */
+static void pod_ip_index(struct store *s, struct pod *p, bool add)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!p->ip)
+		return;
+	inet_ntop(AF_INET, &p->ip, ip, sizeof(ip));
+	if (add)
+		strmap_put(&s->pods_by_ip, ip, p, NULL);
+	else if (strmap_get(&s->pods_by_ip, ip) == p)
+		strmap_del(&s->pods_by_ip, ip);
+}
+
+/* Frees an object that has left its map, and its traces elsewhere. */
+static void store_drop(struct store *s, enum store_kind k, void *v)
+{
+	if (v && k == STORE_POD)
+		pod_ip_index(s, v, false);
+	kind_free(k, v);
+}
+
+struct pod *store_pod_by_ip(const struct store *s, __be32 ip)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ip, a, sizeof(a));
+	return strmap_get(&s->pods_by_ip, a);
+}
+
 static int store_delete(struct store *s, enum store_kind k, const json_t *obj,
 			struct dp_err *err)
 {
@@ -384,7 +415,7 @@ static int store_delete(struct store *s, enum store_kind k, const json_t *obj,
 	if (old && k == STORE_POLICY)
 		policy_id_release(s, key);
 	free(key);
-	kind_free(k, old);
+	store_drop(s, k, old);
 	return old != NULL;
 }
 
@@ -418,6 +449,9 @@ static int store_upsert(struct store *s, enum store_kind k, const json_t *obj,
 	}
 	if (rc < 0)
 		return rc;
+	/* Kept in its fail-closed form, but an author should hear of it. */
+	if (k == STORE_POLICY && ((struct policy *)v)->np.nproblems)
+		s->bad_objects[k]++;
 	*kind_seen(k, v) = true;
 	if (k == STORE_NAMESPACE)
 		((struct ns *)v)->gen = ++s->ns_gen;
@@ -426,7 +460,9 @@ static int store_upsert(struct store *s, enum store_kind k, const json_t *obj,
 		kind_free(k, v);
 		return rc;
 	}
-	kind_free(k, old);
+	store_drop(s, k, old);
+	if (k == STORE_POD)
+		pod_ip_index(s, v, true);
 	return 1;
 }
 
@@ -476,7 +512,7 @@ int store_sweep(struct store *s, enum store_kind k)
 		if (k == STORE_POLICY)
 			policy_id_release(s, key);
 		strmap_del(m, key);
-		kind_free(k, v);
+		store_drop(s, k, v);
 		n++;
 	}
 	return n;
@@ -515,6 +551,7 @@ void store_free(struct store *s)
 	}
 	strmap_free(&s->policy_ids);
 	strmap_free(&s->policy_keys);
+	strmap_free(&s->pods_by_ip);
 }
 
 /* Drops every member of o not named in keep (NULL-terminated). */

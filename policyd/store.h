@@ -66,6 +66,7 @@ struct node {
 
 struct store {
 	struct strmap pods;		/* key -> struct pod */
+	struct strmap pods_by_ip;	/* "a.b.c.d" -> struct pod */
 	struct strmap nss;		/* name -> struct ns */
 	struct strmap policies;		/* key -> struct policy */
 	struct strmap nodes;		/* name -> struct node */
@@ -98,6 +99,8 @@ void store_trim(int resource, json_t *obj);
 
 struct pod *store_pod(const struct store *s, const char *ns, const char *name);
 struct ns *store_ns(const struct store *s, const char *name);
+/* The pod whose status names ip, or NULL. */
+struct pod *store_pod_by_ip(const struct store *s, __be32 ip);
 void store_free(struct store *s);
 
 #endif

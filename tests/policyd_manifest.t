@@ -105,8 +105,7 @@ drops=$(metric bulkhead_datapath_packets_total \
 t_ok "/metrics counts them in bulkhead_datapath_packets_total ($drops)" test "$drops" -ge 2
 t_is "$drops" "$(counter drop_policy_default ingress)" "as many as the datapath's counters say"
 t_is "$(metric bulkhead_ready)" 1 "/metrics: bulkhead_ready 1"
-t_is "$(in_node curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$PD_METRICS/healthz")" \
-	200 "/healthz is 200"
+t_is "$(http_code /healthz)" 200 "/healthz is 200"
 
 # --- 2. continued: allow rules ----------------------------------------
 cat <<'YAML' | manifest_apply allow.yaml
@@ -244,7 +243,7 @@ ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 t_is "$CNI_RC" 1 "ADD x/ghost (in no manifest) fails"
 t_ok "after the daemon's wait of 5 s, not much later (${ms} ms)" test "$ms" -ge 4900 -a "$ms" -lt 8000
 t_is "$(jget "$CNI_OUT" '"\(.code) \(.msg): \(.details)"')" \
-	"11 endpoint has no identity yet: pod x/ghost is not known to the API server" \
+	"11 endpoint has no identity yet: pod x/ghost is not known to the manifests" \
 	"with CNI error code 11 and a message naming the pod"
 t_is "$(links_in "$NODE" | sort)" "$veths" "no veth left in the node namespace"
 t_is "$(links_in "${PFX}x-ghost")" "lo" "nor in the pod's"

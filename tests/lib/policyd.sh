@@ -209,3 +209,9 @@ unreached() {
 		done
 	done
 }
+
+# http_code PATH: the HTTP status the daemon answers a GET on PATH with.
+http_code() {
+	"${PD_NET[@]}" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+		"http://$PD_METRICS$1" 2>/dev/null
+}
