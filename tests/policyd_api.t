@@ -7,6 +7,7 @@
 # -9 comes back with the same identities, the same policy and its
 # established connections intact.
 set -u
+par_pids=()
 PD_HOST_NET=1	# the API server listens on the machine's loopback
 . "$(dirname "$0")/lib/policyd.sh"
 . "$(dirname "$0")/lib/kube.sh"
@@ -96,6 +97,27 @@ allowed y/a x/b 80 "y/a reaches x/b once y is team=blue (union of policies)"
 k label namespace y team- >/dev/null
 t_ok "unlabelling y moves y/a back" wait_for 10 eval '[ "$(identity_of y/a)" = "$id_ya" ]'
 denied y/a x/b 80 "y/a is denied again"
+
+# --- parallel ADDs ----------------------------------------------------------
+
+# Eight pods of one Deployment-like set at once: no admission limit, each
+# ADD waits only for its own identity, and all share one (their
+# pod-template-hash labels differ but are filtered out).
+for i in 1 2 3 4 5 6 7 8; do k_pod "y/w$i" app=w "pod-template-hash=h$i"; done
+for i in 1 2 3 4 5 6 7 8; do
+	( kpod_add "y/w$i"; echo "$CNI_RC" >"$T_DIR/par.$i" ) &
+	par_pids+=($!)
+done
+wait "${par_pids[@]}"
+ok=0
+for i in 1 2 3 4 5 6 7 8; do [ "$(cat "$T_DIR/par.$i")" = 0 ] && ok=$((ok + 1)); done
+t_is "$ok" 8 "eight parallel ADDs all succeed"
+par_ids=$(for i in 1 2 3 4 5 6 7 8; do
+	ip=$(awk -v c="c-y-w$i" '$2 == c { print $1 }' "$T_DIR/state/ipam/testnet/allocations")
+	bhdp ep-list | awk -v ip="$ip" '$1 == ip { print $3 }'
+done | sort -u)
+t_is "$(wc -l <<<"$par_ids")" 1 "and share one identity: pod-template-hash is not part of it"
+t_ok "which is a cluster identity" [ "${par_ids:-0}" -ge 256 ]
 
 # --- ADD before the pod object exists -----------------------------------
 
