@@ -13,6 +13,7 @@
 #include "bulkhead/identity.h"
 #include "bulkhead/register.h"
 #include "datapath/loader.h"
+#include "cni/error.h"
 #include "policyd/daemon.h"
 #include "policyd/flowlog.h"
 #include "policyd/http.h"
@@ -51,14 +52,6 @@ void daemon_log(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool all_synced(const struct daemon *d)
@@ -207,7 +200,7 @@ static void object_event(struct daemon *d, const struct kube_event *ev)
 	}
 	d->dirty = true;
 	if (!d->dirty_since_ns || (ev->rx_ns && ev->rx_ns < d->dirty_since_ns))
-		d->dirty_since_ns = ev->rx_ns ? ev->rx_ns : mono_ns();
+		d->dirty_since_ns = ev->rx_ns ? ev->rx_ns : loop_now_ns();
 }
 
 static void queue_readable(struct loop *l, int fd, uint32_t events, void *arg)
@@ -253,7 +246,7 @@ static void manifest_reload(struct daemon *d)
 {
 	struct dp_err err = { 0 };
 	json_t *arr = NULL, *obj;
-	struct kube_event ev = { .rx_ns = mono_ns() };
+	struct kube_event ev = { .rx_ns = loop_now_ns() };
 	size_t i;
 
 	if (manifest_load_dir(d->o.manifests, &arr, &err) < 0) {
@@ -372,7 +365,7 @@ static void adds_expire(struct loop *l, void *arg)
 		else
 			snprintf(why, sizeof(why),
 				 "no identity could be allocated for pod %s/%s", ep->ns, ep->pod);
-		reg_reply_err(ep->pending, 11, "endpoint has no identity yet", why);
+		reg_reply_err(ep->pending, CNI_ERR_TRY_AGAIN, "endpoint has no identity yet", why);
 		ep->pending = NULL;
 		d->st.reg_fail++;
 		daemon_log("ADD %s/%s (%s) refused after %d ms: %s", ep->ns, ep->pod,
@@ -398,7 +391,7 @@ static void endpoints_forget_ip(struct daemon *d, __be32 ip,
 		daemon_log("forgetting %s/%s (%s): its address went to a new ADD",
 			   ep->ns, ep->pod, ep->key);
 		if (ep->pending)
-			reg_reply_err(ep->pending, 11, "superseded by a newer ADD", NULL);
+			reg_reply_err(ep->pending, CNI_ERR_TRY_AGAIN, "superseded by a newer ADD", NULL);
 		endpoint_forget(&d->eps, ep);
 	}
 }
@@ -416,18 +409,18 @@ static void reg_add(struct daemon *d, struct reg_conn *c,
 	 * one, or on another veth, is a confused or stale request. */
 	if (dp_endpoint_get(&d->maps, r->ip, &cur) < 0 || cur.ifindex != r->ifindex) {
 		d->st.reg_fail++;
-		reg_reply_err(c, 11, "endpoint not in the datapath",
+		reg_reply_err(c, CNI_ERR_TRY_AGAIN, "endpoint not in the datapath",
 			      "no endpoint entry for this address on this veth");
 		return;
 	}
 	if (ep && ep->pending) {
-		reg_reply_err(ep->pending, 11, "superseded by a newer ADD", NULL);
+		reg_reply_err(ep->pending, CNI_ERR_TRY_AGAIN, "superseded by a newer ADD", NULL);
 		ep->pending = NULL;
 	}
 	endpoints_forget_ip(d, r->ip, ep);
 	if (endpoint_register(&d->eps, r, &ep, &err) < 0) {
 		d->st.reg_fail++;
-		reg_reply_err(c, 11, "cannot record the endpoint", err.msg);
+		reg_reply_err(c, CNI_ERR_TRY_AGAIN, "cannot record the endpoint", err.msg);
 		return;
 	}
 	ep->pending = c;
@@ -447,7 +440,7 @@ static void reg_del(struct daemon *d, struct reg_conn *c,
 	if (ep) {
 		daemon_log("DEL %s/%s (%s)", ep->ns, ep->pod, ep->key);
 		if (ep->pending)
-			reg_reply_err(ep->pending, 11, "deleted while waiting", NULL);
+			reg_reply_err(ep->pending, CNI_ERR_TRY_AGAIN, "deleted while waiting", NULL);
 		endpoint_forget(&d->eps, ep);
 		d->dirty = true;
 	}
@@ -634,9 +627,9 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o,
 	memset(d, 0, sizeof(*d));
 	d->o = *o;
 	d->manifest_fd = -1;
-	prom_hist_init(&d->st.propagation, 0.0001, 2, 18);
-	prom_hist_init(&d->st.reconcile_time, 0.0001, 2, 18);
-	prom_hist_init(&d->st.add_wait, 0.0001, 2, 18);
+	prom_hist_init(&d->st.propagation, 0.0001, 1.5, 24);
+	prom_hist_init(&d->st.reconcile_time, 0.0001, 1.5, 24);
+	prom_hist_init(&d->st.add_wait, 0.0001, 1.5, 24);
 	rc = o->label_filter ? label_filter_parse(o->label_filter, &d->filter, err) :
 		label_filter_default(&d->filter);
 	if (rc < 0)

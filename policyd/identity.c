@@ -36,12 +36,9 @@ struct identity *identity_find(const struct identity_table *t, __u32 id)
 }
 
 struct identity *identity_find_str(const struct identity_table *t,
-				   const char *str, const struct labels *l)
+				   const char *str)
 {
-	struct identity *id = strmap_get(&t->by_labels, str);
-
-	/* The string form is unambiguous for valid labels; check anyway. */
-	return id && labels_equal(&id->labels, l) ? id : NULL;
+	return strmap_get(&t->by_labels, str);
 }
 
 struct identity *identity_find_labels(const struct identity_table *t,
@@ -52,9 +49,10 @@ struct identity *identity_find_labels(const struct identity_table *t,
 
 	if (!s)
 		return NULL;
-	id = identity_find_str(t, s, l);
+	id = identity_find_str(t, s);
 	free(s);
-	return id;
+	/* Equal strings are equal sets for valid labels; check anyway. */
+	return id && labels_equal(&id->labels, l) ? id : NULL;
 }
 
 static void identity_unindex_labels(struct identity_table *t,
@@ -230,7 +228,7 @@ static int identity_claim_lost(struct identity_table *t, struct kube_client *k,
 	int status, rc;
 
 	snprintf(path, sizeof(path), IDENTITY_API_PATH "/%u", id);
-	status = kube_request(k, "GET", path, NULL, &resp, 0, err);
+	status = kube_request(k, "GET", path, NULL, &resp, IDENTITY_REQUEST_MS, err);
 	if (status < 0)
 		return status;
 	if (status == 404) {
@@ -270,7 +268,8 @@ static int identity_claim(struct identity_table *t, struct kube_client *k,
 
 	if (!body)
 		return dp_errorf(err, -ENOMEM, "out of memory");
-	status = kube_request(k, "POST", IDENTITY_API_PATH, body, &resp, 0, err);
+	status = kube_request(k, "POST", IDENTITY_API_PATH, body, &resp,
+			      IDENTITY_REQUEST_MS, err);
 	json_decref(body);
 	if (status == 409) {
 		json_decref(resp);
@@ -348,7 +347,8 @@ int identity_gc(struct identity_table *t, struct kube_client *k,
 			if (!opts)
 				return dp_errorf(err, -ENOMEM, "out of memory");
 			snprintf(path, sizeof(path), IDENTITY_API_PATH "/%s", e->key);
-			status = kube_request(k, "DELETE", path, opts, &resp, 0, err);
+			status = kube_request(k, "DELETE", path, opts, &resp,
+					      IDENTITY_REQUEST_MS, err);
 			json_decref(opts);
 			json_decref(resp);
 			if (status < 0)

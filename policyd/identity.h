@@ -25,6 +25,9 @@ struct kube_client;
  * identities in a space of 16.7 million, 64 probes all taken is not a
  * thing that happens. */
 #define IDENTITY_MAX_PROBES	64
+/* The daemon's loop waits on these requests: a slow API server delays
+ * other work by at most this much per request (the pass is retried). */
+#define IDENTITY_REQUEST_MS	3000
 
 struct identity {
 	__u32 id;
@@ -50,9 +53,10 @@ __u32 identity_probe_next(__u32 id);
 struct identity *identity_find(const struct identity_table *t, __u32 id);
 struct identity *identity_find_labels(const struct identity_table *t,
 				      const struct labels *l);
-/* The same with l's labels_str() already at hand. */
+/* The same by the set's labels_str(): unambiguous, as every label in the
+ * table and in the store has been validated. */
 struct identity *identity_find_str(const struct identity_table *t,
-				   const char *str, const struct labels *l);
+				   const char *str);
 /* Records an identity object (from the API or allocated locally);
  * replaces an entry with the same number. uid may be NULL. */
 int identity_put(struct identity_table *t, __u32 id, const struct labels *l,

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "cni/fsutil.h"
+#include "policyd/json_strip.h"
 #include "policyd/kube_client.h"
 
 #define BODY_MAX		(64u << 20)	/* a list page, or one answer */
@@ -911,6 +912,10 @@ static enum step list_page(struct kube_watch *w, const char *cont,
 		status_error(w, "list", x.status, &b);
 		goto out;
 	}
+	/* Half a pod's bytes, and most of its JSON objects, are managedFields,
+	 * which nobody here reads: cut before parsing, not after. */
+	if (b.data)
+		b.len = json_strip_members(b.data, b.len, "managedFields");
 	list = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
 	buf_free(&b);	/* the tree holds it all now */
 	items = json_object_get(list, "items");

@@ -24,5 +24,6 @@ void loop_timer_cancel(struct loop *l, uint64_t id);
  * failure other than EINTR. */
 int loop_run_once(struct loop *l, int max_ms);
 uint64_t loop_now_ms(void);	/* CLOCK_MONOTONIC */
+uint64_t loop_now_ns(void);	/* the same, as the watch threads stamp events */
 
 #endif

@@ -84,11 +84,7 @@ static void watch_metrics(struct daemon *d, FILE *f)
 		"Reconnects of a kind's watch after a dropped stream.",
 		"Watch events of a kind.",
 	};
-	struct timespec ts;
-	uint64_t now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint64_t now = loop_now_ns();
 	for (size_t m = 0; m < sizeof(names) / sizeof(names[0]); m++) {
 		prom_header(f, names[m], types[m], helps[m]);
 		for (int k = 0; k < STORE_NKINDS; k++) {

@@ -15,47 +15,56 @@
 #include "policyd/daemon.h"
 #include "policyd/reg_server.h"
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* A pod's identity label set (with its canonical string), kept on the pod
- * until the pod or its namespace changes; NULL when the namespace is not
- * known (or memory ran out: the pod then stays unresolved, fail closed). */
-static const struct labels *pod_idl(const struct daemon *d, struct pod *p)
+/* A pod's identity label set into out; 1 when its namespace is not known
+ * (the pod then stays unresolved: fail closed). */
+static int pod_identity_labels(const struct daemon *d, const struct pod *p,
+			       struct labels *out)
 {
 	const struct ns *ns = store_ns(&d->store, p->ns);
 
 	if (!ns)
+		return 1;
+	return labels_identity(&p->labels, &ns->labels, &d->filter, out);
+}
+
+/* The canonical string of a pod's identity label set, kept on the pod
+ * until the pod or its namespace changes; NULL when the namespace is not
+ * known or memory ran out (unresolved, fail closed). */
+static const char *pod_idl_str(const struct daemon *d, struct pod *p)
+{
+	const struct ns *ns = store_ns(&d->store, p->ns);
+	struct labels l = { 0 };
+
+	if (!ns)
 		return NULL;
 	if (p->idl_str && p->idl_gen == ns->gen)
-		return &p->idl;
-	labels_free(&p->idl);
+		return p->idl_str;
 	free(p->idl_str);
 	p->idl_str = NULL;
-	if (labels_identity(&p->labels, &ns->labels, &d->filter, &p->idl) < 0)
-		return NULL;
-	p->idl_str = labels_str(&p->idl);
-	p->idl_gen = ns->gen;
-	return p->idl_str ? &p->idl : NULL;
+	if (pod_identity_labels(d, p, &l) == 0) {
+		p->idl_str = labels_str(&l);
+		p->idl_gen = ns->gen;
+	}
+	labels_free(&l);
+	return p->idl_str;
 }
 
 int daemon_endpoint_identity(struct daemon *d, const struct endpoint *ep,
 			     __u32 *id, struct dp_err *err)
 {
 	struct pod *p = store_pod(&d->store, ep->ns, ep->pod);
-	const struct labels *l;
+	struct labels l = { 0 };
 	struct identity *e;
 	int rc;
 
 	*id = 0;
-	if (!p || !(l = pod_idl(d, p)))
+	if (!p)
 		return 0;
-	rc = identity_allocate(&d->ids, d->kube, l, &e, err);
+	rc = pod_identity_labels(d, p, &l);
+	if (rc)
+		return rc < 0 ? dp_errorf(err, rc, "out of memory") : 0;
+	rc = identity_allocate(&d->ids, d->kube, &l, &e, err);
+	labels_free(&l);
 	if (rc < 0)
 		return rc;
 	if (rc > 0)
@@ -127,8 +136,8 @@ static int plan_pods(struct daemon *d, struct plan *pl)
 
 	while (strmap_next(&d->store.pods, &i, &k, &v)) {
 		struct pod *p = v;
-		const struct labels *l = pod_idl(d, p);
-		struct identity *e = l ? identity_find_str(&d->ids, p->idl_str, l) : NULL;
+		const char *idl = pod_idl_str(d, p);
+		struct identity *e = idl ? identity_find_str(&d->ids, idl) : NULL;
 
 		if (p->ip && !p->host_network &&
 		    plan_ipc(pl, p->ip, 32, e ? e->id : BH_ID_UNKNOWN, false) < 0)
@@ -531,7 +540,7 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 {
 	struct plan pl = { 0 };
 	size_t pw = 0, iw = 0, ew = 0, pd = 0, id = 0;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = loop_now_ns();
 	int rc;
 
 	d->dirty = false;
@@ -591,7 +600,7 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 	answer_ready(d);
 	if (d->dirty_since_ns) {
 		prom_hist_observe(&d->st.propagation,
-				  (double)(mono_ns() - d->dirty_since_ns) / 1e9);
+				  (double)(loop_now_ns() - d->dirty_since_ns) / 1e9);
 		d->dirty_since_ns = 0;
 	}
 	/* Written, but some endpoint still waits for its identity. */
@@ -603,7 +612,7 @@ out:
 	d->st.reconciles++;
 	if (rc < 0)
 		d->st.reconcile_errors++;
-	prom_hist_observe(&d->st.reconcile_time, (double)(mono_ns() - t0) / 1e9);
+	prom_hist_observe(&d->st.reconcile_time, (double)(loop_now_ns() - t0) / 1e9);
 	plan_free(&pl);
 	return rc;
 }

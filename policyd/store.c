@@ -73,7 +73,6 @@ static void pod_free(struct pod *p)
 	free(p->name);
 	free(p->node);
 	labels_free(&p->labels);
-	labels_free(&p->idl);
 	free(p->idl_str);
 	free(p->ports);
 	free(p);

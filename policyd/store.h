@@ -37,9 +37,9 @@ struct pod {
 	struct named_port *ports;
 	size_t nports;
 	bool seen;		/* during a relist */
-	/* The identity label set, computed once per version of the pod and
-	 * of its namespace (idl_gen is the namespace's gen it was made from). */
-	struct labels idl;
+	/* The identity label set's canonical string (labels_str), computed
+	 * once per version of the pod and of its namespace (idl_gen is the
+	 * namespace's gen it was made from). */
 	char *idl_str;
 	uint64_t idl_gen;
 };

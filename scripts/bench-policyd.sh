@@ -339,8 +339,8 @@ row "end-to-end p99 (outside)" "$E2E_P99" ms
 row "API write round trip p50" "$WRITE_P50" ms
 echo "note: (daemon) is bulkhead_policy_propagation_seconds, watch event read ->"
 echo "      maps written, over the $PROP_N observations the changes made, interpolated"
-echo "      in its buckets (each bound twice the last: coarse, and pulled toward a"
-echo "      bucket's middle). (outside) is the write's response -> the first /metrics"
+echo "      in its buckets (each bound 1.5 times the last, so within about a third"
+echo "      of the true value). (outside) is the write's response -> the first /metrics"
 echo "      scrape showing it applied (polled every 0.5 ms; includes the API server's"
 echo "      watch delivery). Half the writes change a policy's port, half a remote"
 echo "      pod's label; the last port was checked in the policy map."
