@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* from-container: TC ingress on a pod's host-side veth, so every packet the
  * pod sends. Anti-spoofing, conntrack, the pod's egress policy and, for a
- * pod on this node, its ingress policy and direct delivery. */
+ * pod on this node, its ingress policy and direct delivery; for a pod on
+ * another node, the tunnel to that node. */
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
@@ -9,6 +10,7 @@
 #include "lib/verdict.h"
 #include "lib/flow.h"
 #include "lib/deliver.h"
+#include "lib/encap.h"
 
 /* ARP is let through only when it speaks for this pod's own address. */
 static __always_inline int handle_arp(struct pkt *p, const struct bh_config *cfg)
@@ -27,6 +29,18 @@ static __always_inline int handle_arp(struct pkt *p, const struct bh_config *cfg
 	return PASS(p, cfg, ALLOW_ARP, TC_ACT_OK);
 }
 
+/* The peer of a destination that is not a local endpoint: its identity
+ * for the verdict and the node that carries it (0: none, the host stack
+ * routes the packet), in one ipcache lookup. */
+static __always_inline __be32 peer_resolve(struct pkt *p)
+{
+	struct bh_ipcache_value *v = ipcache_lookup(p->flow.daddr);
+
+	p->peer_known = 1;
+	p->peer_id = v ? v->identity : BH_ID_WORLD;
+	return v ? v->tunnel_ip : 0;
+}
+
 SEC("tc")
 int from_container(struct __sk_buff *skb)
 {
@@ -34,7 +48,7 @@ int from_container(struct __sk_buff *skb)
 	struct bh_endpoint *src, *dst;
 	struct bh_config *cfg;
 	struct ethhdr *eth;
-	int action;
+	__be32 node = 0;
 	__u8 r;
 
 	cfg = config_get();
@@ -53,15 +67,19 @@ int from_container(struct __sk_buff *skb)
 	if (!eth || !mac_equal(eth->h_source, src->mac))
 		return DROP(&p, cfg, DROP_SPOOFED_MAC);
 	dst = endpoint_lookup(p.flow.daddr);
+	if (!dst)
+		node = peer_resolve(&p);
 	flow_decide(&p, cfg, src, dst);
+	if (dst)
+		return deliver_decided(&p, cfg, dst);
 	if (p.verdict == BH_VERDICT_DROP)
 		return verdict_exit(&p, cfg, TC_ACT_SHOT);
-	if (!dst)
-		return verdict_exit(&p, cfg, TC_ACT_OK);
-	action = deliver_local(skb, dst);
-	if (action < 0)
-		return DROP(&p, cfg, DROP_MALFORMED);
-	return verdict_exit(&p, cfg, action);
+	/* A pod of another node, when this node has an overlay. A carrier
+	 * that is this very node (an ipcache written alike for every node's
+	 * pod CIDR) would loop through the tunnel: the host stack has it. */
+	if (node && cfg->tunnel_ifindex && node != cfg->node_ip)
+		return encap_exit(&p, cfg, src->identity, node);
+	return verdict_exit(&p, cfg, TC_ACT_OK);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,4 +1,4 @@
-/* The node's two TC programs: loaded from the embedded skeletons against the
+/* The node's TC programs: loaded from the embedded skeletons against the
  * maps pinned under ROOT, pinned there themselves, and attached with tc. */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,46 +23,58 @@
 #include "datapath/loader.h"
 #include "datapath/maps.h"
 #include "datapath/from_container.skel.h"
+#include "datapath/overlay.skel.h"
 #include "datapath/to_container.skel.h"
 
 #define BPFFS_MOUNT	"/sys/fs/bpf"
 /* bpffs refuses names with dots, so the temporary pin gets a suffix. */
 #define PIN_NEW_SUFFIX	"__new"
 
-/* The two attach points, in one order everywhere: [0] is ingress of the
- * host veth (what the pod sends), [1] egress (what it receives). */
-enum { DIR_IN, DIR_OUT, N_DIRS };
+/* The programs and where each runs, in one order everywhere: a host veth
+ * gets the first two (ingress: what the pod sends; egress: what it
+ * receives), the node's VXLAN device the third on its ingress. */
+enum { PROG_FROM, PROG_TO, PROG_OVERLAY, N_PROGS };
+#define N_VETH_PROGS	2
 
 static const struct {
 	enum bpf_tc_attach_point point;
 	const char *tc;
-	const char *prog;
-} dirs[N_DIRS] = {
-	[DIR_IN] = { BPF_TC_INGRESS, "ingress", BH_PROG_FROM_CONTAINER },
-	[DIR_OUT] = { BPF_TC_EGRESS, "egress", BH_PROG_TO_CONTAINER },
+	const char *name;
+} programs[N_PROGS] = {
+	[PROG_FROM] = { BPF_TC_INGRESS, "ingress", BH_PROG_FROM_CONTAINER },
+	[PROG_TO] = { BPF_TC_EGRESS, "egress", BH_PROG_TO_CONTAINER },
+	[PROG_OVERLAY] = { BPF_TC_INGRESS, "ingress", BH_PROG_OVERLAY },
+};
+
+/* Both hooks, for removing whatever of ours runs on a device. */
+static const struct {
+	enum bpf_tc_attach_point point;
+	const char *tc;
+} hooks[] = {
+	{ BPF_TC_INGRESS, "ingress" },
+	{ BPF_TC_EGRESS, "egress" },
 };
 
 /* Every path under one root, spelled once. */
 struct root_paths {
 	char maps[PATH_MAX];
 	char progs[PATH_MAX];
-	char prog[N_DIRS][PATH_MAX];
+	char prog[N_PROGS][PATH_MAX];
 	char config[PATH_MAX];
 };
 
 static int root_paths(struct root_paths *p, const char *root,
 		      struct dp_err *err)
 {
-	int rc = 0;
+	int rc = 0, i;
 
 	rc |= dp_pin_path(p->maps, sizeof(p->maps), root, BH_PIN_MAPS_DIR,
 			  NULL);
 	rc |= dp_pin_path(p->progs, sizeof(p->progs), root, BH_PIN_PROGS_DIR,
 			  NULL);
-	rc |= dp_pin_path(p->prog[DIR_IN], PATH_MAX, root, BH_PIN_PROGS_DIR,
-			  BH_PROG_FROM_CONTAINER);
-	rc |= dp_pin_path(p->prog[DIR_OUT], PATH_MAX, root, BH_PIN_PROGS_DIR,
-			  BH_PROG_TO_CONTAINER);
+	for (i = 0; i < N_PROGS; i++)
+		rc |= dp_pin_path(p->prog[i], PATH_MAX, root, BH_PIN_PROGS_DIR,
+				  programs[i].name);
 	rc |= dp_pin_path(p->config, sizeof(p->config), root, BH_PIN_MAPS_DIR,
 			  BH_MAP_CONFIG);
 	if (rc)
@@ -316,21 +328,29 @@ static void unlock(int fd)
 
 /* Program identity. */
 
-/* FNV-1a, 32 bits, over the two embedded objects: any change to either
- * program or to a map definition changes it. */
+static unsigned int fnv1a(unsigned int h, const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* FNV-1a, 32 bits, over the embedded objects: any change to a program or
+ * to a map definition changes it. */
 static unsigned int fingerprint(void)
 {
 	const unsigned char *b;
 	unsigned int h = 2166136261u;
-	size_t n, i;
+	size_t n;
 
 	b = from_container_bpf__elf_bytes(&n);
-	for (i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
+	h = fnv1a(h, b, n);
 	b = to_container_bpf__elf_bytes(&n);
-	for (i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	h = fnv1a(h, b, n);
+	b = overlay_bpf__elf_bytes(&n);
+	return fnv1a(h, b, n);
 }
 
 static __u32 prog_id(int fd)
@@ -357,7 +377,7 @@ static __u32 pinned_id(const char *path)
 	return id;
 }
 
-/* Whether ROOT already holds this build: both programs, every map, and a
+/* Whether ROOT already holds this build: every program, every map, and a
  * config written by a loader of the same fingerprint. */
 static bool pinned_current(const char *root, const struct root_paths *p,
 			   unsigned int version)
@@ -365,9 +385,11 @@ static bool pinned_current(const char *root, const struct root_paths *p,
 	struct dp_maps m;
 	struct bh_config cfg;
 	bool same;
+	int i;
 
-	if (!pinned_id(p->prog[DIR_IN]) || !pinned_id(p->prog[DIR_OUT]))
-		return false;
+	for (i = 0; i < N_PROGS; i++)
+		if (!pinned_id(p->prog[i]))
+			return false;
 	if (dp_maps_open(root, &m, NULL) < 0)
 		return false;
 	same = dp_config_get(&m, &cfg, NULL) == 0 &&
@@ -381,7 +403,7 @@ static bool any_map_pinned(const char *root)
 	static const char *const names[] = {
 		BH_MAP_ENDPOINTS, BH_MAP_IPCACHE, BH_MAP_POLICY,
 		BH_MAP_CONNTRACK, BH_MAP_CONFIG, BH_MAP_COUNTERS,
-		BH_MAP_EVENTS, BH_MAP_EVENT_BUDGET,
+		BH_MAP_EVENTS, BH_MAP_EVENT_BUDGET, BH_MAP_TUNNEL,
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -395,15 +417,17 @@ static bool any_map_pinned(const char *root)
 
 /* Loading. */
 
-struct progs {
+struct skels {
 	struct from_container_bpf *from;
 	struct to_container_bpf *to;
+	struct overlay_bpf *overlay;
 };
 
-static void progs_destroy(struct progs *pr)
+static void skels_destroy(struct skels *sk)
 {
-	from_container_bpf__destroy(pr->from);
-	to_container_bpf__destroy(pr->to);
+	from_container_bpf__destroy(sk->from);
+	to_container_bpf__destroy(sk->to);
+	overlay_bpf__destroy(sk->overlay);
 }
 
 static int load_failed(const char *root, const char *prog, int rc,
@@ -422,38 +446,42 @@ static bool have_coarse_clock(void)
 				       BPF_FUNC_ktime_get_coarse_ns, NULL) == 1;
 }
 
-/* Opens and loads both objects; maps declared LIBBPF_PIN_BY_NAME are
+/* Opens and loads skeleton NAME_bpf into *skel (freed by skels_destroy
+ * whatever happens); 0 or the error, recorded. A macro: each skeleton has
+ * functions and a .rodata of its own type. */
+#define SKEL_LOAD(NAME, skel, opts, coarse, root, err)			\
+	({								\
+		int rc_ = 0;						\
+									\
+		(skel) = NAME##_bpf__open_opts(opts);			\
+		if (!(skel))						\
+			rc_ = load_failed(root, #NAME, -errno, err);	\
+		else {							\
+			(skel)->rodata->have_coarse_clock = (coarse);	\
+			rc_ = NAME##_bpf__load(skel);			\
+			if (rc_ < 0)					\
+				load_failed(root, #NAME, rc_, err);	\
+		}							\
+		rc_;							\
+	})
+
+/* Opens and loads every object; maps declared LIBBPF_PIN_BY_NAME are
  * taken from maps_dir when pinned there and pinned there when not, so
- * to_container, loaded second, shares from_container's maps. */
+ * the objects loaded after from_container share its maps. */
 static int load_objects(const char *root, const char *maps_dir,
-			struct progs *pr, struct dp_err *err)
+			struct skels *sk, struct dp_err *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps_dir);
 	libbpf_print_fn_t old_print;
+	bool coarse = have_coarse_clock();
 	int rc;
 
 	old_print = capture_start();
-	pr->from = from_container_bpf__open_opts(&opts);
-	if (!pr->from) {
-		rc = load_failed(root, BH_PROG_FROM_CONTAINER, -errno, err);
-		goto out;
-	}
-	pr->from->rodata->have_coarse_clock = have_coarse_clock();
-	rc = from_container_bpf__load(pr->from);
-	if (rc < 0) {
-		load_failed(root, BH_PROG_FROM_CONTAINER, rc, err);
-		goto out;
-	}
-	pr->to = to_container_bpf__open_opts(&opts);
-	if (!pr->to) {
-		rc = load_failed(root, BH_PROG_TO_CONTAINER, -errno, err);
-		goto out;
-	}
-	pr->to->rodata->have_coarse_clock = have_coarse_clock();
-	rc = to_container_bpf__load(pr->to);
-	if (rc < 0)
-		load_failed(root, BH_PROG_TO_CONTAINER, rc, err);
-out:
+	rc = SKEL_LOAD(from_container, sk->from, &opts, coarse, root, err);
+	if (rc == 0)
+		rc = SKEL_LOAD(to_container, sk->to, &opts, coarse, root, err);
+	if (rc == 0)
+		rc = SKEL_LOAD(overlay, sk->overlay, &opts, coarse, root, err);
 	capture_stop(old_print);
 	return rc;
 }
@@ -488,22 +516,22 @@ static int pin_replace(int prog_fd, const char *dir, const char *name,
 	return 0;
 }
 
-/* Pins the new programs in place of the old ones, from_container first.
- * When the second pin fails the first has already been replaced; old_id
- * of every direction not pinned is cleared, so that the interfaces are
- * switched to exactly what got pinned and pins and attachments agree. */
-static int pin_programs(const struct root_paths *p, const int new_fd[N_DIRS],
-			__u32 old_id[N_DIRS], struct dp_err *err)
+/* Pins the new programs in place of the old ones, in order. When a pin
+ * fails the ones before it have already been replaced; old_id of every
+ * program not pinned is cleared, so that the interfaces are switched to
+ * exactly what got pinned and pins and attachments agree. */
+static int pin_programs(const struct root_paths *p, const int new_fd[N_PROGS],
+			__u32 old_id[N_PROGS], struct dp_err *err)
 {
-	int d, rc = 0;
+	int i, rc = 0;
 
-	for (d = 0; d < N_DIRS; d++) {
-		rc = pin_replace(new_fd[d], p->progs, dirs[d].prog, err);
+	for (i = 0; i < N_PROGS; i++) {
+		rc = pin_replace(new_fd[i], p->progs, programs[i].name, err);
 		if (rc < 0)
 			break;
 	}
-	for (; d < N_DIRS; d++)
-		old_id[d] = 0;
+	for (; i < N_PROGS; i++)
+		old_id[i] = 0;
 	return rc;
 }
 
@@ -521,11 +549,11 @@ static int tc_hook_create(int ifindex)
 	return rc;
 }
 
-/* *id: the program at our handle and priority on direction d. */
-static int tc_query(int ifindex, int d, __u32 *id)
+/* *id: the program at our handle and priority on hook point. */
+static int tc_query(int ifindex, enum bpf_tc_attach_point point, __u32 *id)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = dirs[d].point);
+		    .attach_point = point);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BH_TC_HANDLE,
 		    .priority = BH_TC_PRIORITY);
 	libbpf_print_fn_t old = capture_start();
@@ -537,11 +565,12 @@ static int tc_query(int ifindex, int d, __u32 *id)
 	return rc;
 }
 
-/* Installs prog_fd, or replaces what runs there in one step. */
-static int tc_attach(int ifindex, int d, int prog_fd)
+/* Installs prog_fd where program i runs, or replaces what runs there in
+ * one step. */
+static int tc_attach(int ifindex, int i, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = dirs[d].point);
+		    .attach_point = programs[i].point);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BH_TC_HANDLE,
 		    .priority = BH_TC_PRIORITY, .prog_fd = prog_fd,
 		    .flags = BPF_TC_F_REPLACE);
@@ -552,10 +581,10 @@ static int tc_attach(int ifindex, int d, int prog_fd)
 	return rc;
 }
 
-static int tc_detach(int ifindex, int d)
+static int tc_detach(int ifindex, enum bpf_tc_attach_point point)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = dirs[d].point);
+		    .attach_point = point);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BH_TC_HANDLE,
 		    .priority = BH_TC_PRIORITY);
 	libbpf_print_fn_t old = capture_start();
@@ -566,33 +595,38 @@ static int tc_detach(int ifindex, int d)
 }
 
 /* After new programs are pinned: every interface of this network
- * namespace whose filter runs an old program gets the new one, in one
- * replace. A failure on one interface does not stop the others. */
-static int switch_interfaces(const __u32 old_id[N_DIRS],
-			     const int new_fd[N_DIRS], struct dp_err *err)
+ * namespace whose filter runs an old program (host veths, the VXLAN
+ * device) gets the new one, in one replace. A failure on one interface
+ * does not stop the others. */
+static int switch_interfaces(const __u32 old_id[N_PROGS],
+			     const int new_fd[N_PROGS], struct dp_err *err)
 {
-	struct if_nameindex *ifs, *i;
+	struct if_nameindex *ifs, *n;
 	char detail[2 * LOG_TAIL];
-	int d, rc = 0, r;
+	int i, rc = 0, r;
+	bool any = false;
 	__u32 id;
 
-	if (!old_id[DIR_IN] && !old_id[DIR_OUT])
+	for (i = 0; i < N_PROGS; i++)
+		any |= old_id[i] != 0;
+	if (!any)
 		return 0;
 	ifs = if_nameindex();
 	if (!ifs)
 		return dp_errorf(err, -errno, "list interfaces to switch to "
 				 "the new programs: %s", strerror(errno));
-	for (i = ifs; i->if_index; i++) {
-		for (d = 0; d < N_DIRS; d++) {
-			if (!old_id[d] || tc_query(i->if_index, d, &id) < 0 ||
-			    id != old_id[d])
+	for (n = ifs; n->if_index; n++) {
+		for (i = 0; i < N_PROGS; i++) {
+			if (!old_id[i] ||
+			    tc_query(n->if_index, programs[i].point, &id) < 0 ||
+			    id != old_id[i])
 				continue;
-			r = tc_attach(i->if_index, d, new_fd[d]);
+			r = tc_attach(n->if_index, i, new_fd[i]);
 			if (r < 0 && rc == 0)
 				rc = dp_errorf(err, r, "switch %s (ifindex "
 					       "%u) to the new %s: tc %s: %s%s",
-					       i->if_name, i->if_index,
-					       dirs[d].prog, dirs[d].tc,
+					       n->if_name, n->if_index,
+					       programs[i].name, programs[i].tc,
 					       strerror(-r),
 					       captured_detail(detail,
 							       sizeof(detail)));
@@ -633,11 +667,11 @@ out:
 int dp_load(const char *root, struct dp_load_result *res, struct dp_err *err)
 {
 	struct root_paths p;
-	struct progs pr = { 0 };
+	struct skels sk = { 0 };
 	struct dp_maps m;
-	__u32 old_id[N_DIRS];
-	int new_fd[N_DIRS];
-	int lock = -1, rc, switched, d;
+	__u32 old_id[N_PROGS];
+	int new_fd[N_PROGS];
+	int lock = -1, rc, switched, i;
 
 	memset(res, 0, sizeof(*res));
 	res->version = fingerprint();
@@ -655,9 +689,9 @@ int dp_load(const char *root, struct dp_load_result *res, struct dp_err *err)
 		goto out;
 	}
 	res->maps_reused = any_map_pinned(root);
-	for (d = 0; d < N_DIRS; d++)
-		old_id[d] = pinned_id(p.prog[d]);
-	rc = load_objects(root, p.maps, &pr, err);
+	for (i = 0; i < N_PROGS; i++)
+		old_id[i] = pinned_id(p.prog[i]);
+	rc = load_objects(root, p.maps, &sk, err);
 	if (rc < 0)
 		goto out;
 	/* Checks the maps against the ABI in include/ before anything
@@ -666,8 +700,9 @@ int dp_load(const char *root, struct dp_load_result *res, struct dp_err *err)
 	if (rc < 0)
 		goto out;
 	dp_maps_close(&m);
-	new_fd[DIR_IN] = bpf_program__fd(pr.from->progs.from_container);
-	new_fd[DIR_OUT] = bpf_program__fd(pr.to->progs.to_container);
+	new_fd[PROG_FROM] = bpf_program__fd(sk.from->progs.from_container);
+	new_fd[PROG_TO] = bpf_program__fd(sk.to->progs.to_container);
+	new_fd[PROG_OVERLAY] = bpf_program__fd(sk.overlay->progs.overlay);
 	rc = pin_programs(&p, new_fd, old_id, err);
 	switched = switch_interfaces(old_id, new_fd, err);
 	/* An interface that could not be switched does not make the pins
@@ -677,7 +712,7 @@ int dp_load(const char *root, struct dp_load_result *res, struct dp_err *err)
 	if (rc == 0)
 		rc = switched;
 out:
-	progs_destroy(&pr);
+	skels_destroy(&sk);
 	unlock(lock);
 	return rc;
 }
@@ -740,53 +775,60 @@ int dp_unload(const char *root, struct dp_err *err)
 	return rc;
 }
 
+/* Attaching. */
+
 bool dp_loaded(const char *root)
 {
 	struct root_paths p;
+	int i;
 
 	if (root_paths(&p, root, NULL) < 0)
 		return false;
-	return access(p.prog[DIR_IN], F_OK) == 0 &&
-	       access(p.prog[DIR_OUT], F_OK) == 0 &&
-	       access(p.config, F_OK) == 0;
+	for (i = 0; i < N_PROGS; i++)
+		if (access(p.prog[i], F_OK) < 0)
+			return false;
+	return access(p.config, F_OK) == 0;
 }
 
-/* Attaching. */
-
-/* fds[d] gets the pinned program of direction d. */
+/* fds[i] gets the pinned program first + i, for n programs. */
 static int open_pinned(const char *root, const struct root_paths *p,
-		       int fds[N_DIRS], struct dp_err *err)
+		       int first, int n, int *fds, struct dp_err *err)
 {
-	int d;
+	int i;
 
-	for (d = 0; d < N_DIRS; d++) {
-		fds[d] = bpf_obj_get(p->prog[d]);
-		if (fds[d] < 0 && errno == ENOENT)
+	for (i = 0; i < n; i++) {
+		const char *path = p->prog[first + i];
+
+		fds[i] = bpf_obj_get(path);
+		if (fds[i] < 0 && errno == ENOENT)
 			return dp_errorf(err, -ENOENT,
 					 "datapath not loaded under %s: start "
 					 "bulkhead-policyd", root);
-		if (fds[d] < 0)
+		if (fds[i] < 0)
 			return dp_errorf(err, -errno, "open pinned %s: %s",
-					 p->prog[d], strerror(errno));
+					 path, strerror(errno));
 	}
 	return 0;
 }
 
-static void close_fds(int fds[N_DIRS])
+static void close_fds(int *fds, int n)
 {
-	int d;
+	int i;
 
-	for (d = 0; d < N_DIRS; d++)
-		if (fds[d] >= 0)
-			close(fds[d]);
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
-int dp_attach(const char *root, int ifindex, struct dp_err *err)
+/* Attaches the pinned programs first .. first + n - 1 to ifindex, each
+ * where it runs. */
+static int attach_programs(const char *root, int ifindex, int first, int n,
+			   struct dp_err *err)
 {
 	struct root_paths p;
 	char detail[2 * LOG_TAIL];
-	int fds[N_DIRS] = { -1, -1 };
-	int lock = -1, rc, d;
+	int fds[N_PROGS] = { -1, -1, -1 };
+	int lock = -1, rc, i;
 
 	rc = root_paths(&p, root, err);
 	if (rc < 0)
@@ -794,7 +836,7 @@ int dp_attach(const char *root, int ifindex, struct dp_err *err)
 	lock = root_lock(root, LOCK_SH, err);
 	if (lock < 0)
 		return lock;
-	rc = open_pinned(root, &p, fds, err);
+	rc = open_pinned(root, &p, first, n, fds, err);
 	if (rc < 0)
 		goto out;
 	/* The clsact qdisc; another plugin of the chain may have made it. */
@@ -807,19 +849,30 @@ int dp_attach(const char *root, int ifindex, struct dp_err *err)
 			  captured_detail(detail, sizeof(detail)));
 		goto out;
 	}
-	for (d = 0; d < N_DIRS; d++) {
-		rc = tc_attach(ifindex, d, fds[d]);
+	for (i = 0; i < n; i++) {
+		rc = tc_attach(ifindex, first + i, fds[i]);
 		if (rc < 0) {
-			dp_errorf(err, rc, "attach to ifindex %d: tc %s: %s%s",
-				  ifindex, dirs[d].tc, strerror(-rc),
+			dp_errorf(err, rc, "attach %s to ifindex %d: tc %s: "
+				  "%s%s", programs[first + i].name, ifindex,
+				  programs[first + i].tc, strerror(-rc),
 				  captured_detail(detail, sizeof(detail)));
 			goto out;
 		}
 	}
 out:
-	close_fds(fds);
+	close_fds(fds, n);
 	unlock(lock);
 	return rc;
+}
+
+int dp_attach(const char *root, int ifindex, struct dp_err *err)
+{
+	return attach_programs(root, ifindex, PROG_FROM, N_VETH_PROGS, err);
+}
+
+int dp_attach_overlay(const char *root, int ifindex, struct dp_err *err)
+{
+	return attach_programs(root, ifindex, PROG_OVERLAY, 1, err);
 }
 
 /* Whether a tc_query error means nothing of ours is there: tc answers
@@ -833,52 +886,56 @@ static bool tc_absent(int rc)
 int dp_detach(int ifindex, struct dp_err *err)
 {
 	char detail[2 * LOG_TAIL];
+	size_t h;
 	__u32 id;
-	int d, rc;
+	int rc;
 
-	for (d = 0; d < N_DIRS; d++) {
-		rc = tc_detach(ifindex, d);
+	for (h = 0; h < sizeof(hooks) / sizeof(hooks[0]); h++) {
+		rc = tc_detach(ifindex, hooks[h].point);
 		if (rc == 0 || rc == -ENOENT || rc == -ENODEV)
 			continue;
 		captured_detail(detail, sizeof(detail));
 		/* EINVAL is also tc's answer to real misuse: success only
 		 * when a query confirms nothing is there. */
-		if (rc == -EINVAL && tc_absent(tc_query(ifindex, d, &id)))
+		if (rc == -EINVAL &&
+		    tc_absent(tc_query(ifindex, hooks[h].point, &id)))
 			continue;
 		return dp_errorf(err, rc, "detach from ifindex %d: tc %s: %s%s",
-				 ifindex, dirs[d].tc, strerror(-rc), detail);
+				 ifindex, hooks[h].tc, strerror(-rc), detail);
 	}
 	return 0;
 }
 
-int dp_check_attached(const char *root, int ifindex, struct dp_err *err)
+/* 0 when the pinned programs first .. first + n - 1 run on ifindex. */
+static int check_attached(const char *root, int ifindex, int first, int n,
+			  struct dp_err *err)
 {
 	struct root_paths p;
 	char detail[2 * LOG_TAIL];
 	__u32 want, id;
-	int d, rc;
+	int i, rc;
 
 	rc = root_paths(&p, root, err);
 	if (rc < 0)
 		return rc;
-	for (d = 0; d < N_DIRS; d++) {
-		want = pinned_id(p.prog[d]);
+	for (i = first; i < first + n; i++) {
+		want = pinned_id(p.prog[i]);
 		if (!want)
 			return dp_errorf(err, -ENOENT,
 					 "datapath not loaded under %s: no "
-					 "pinned %s", root, dirs[d].prog);
-		rc = tc_query(ifindex, d, &id);
+					 "pinned %s", root, programs[i].name);
+		rc = tc_query(ifindex, programs[i].point, &id);
 		if (tc_absent(rc))
 			return dp_errorf(err, -ENOENT,
 					 "ifindex %d: tc %s: %s is not "
 					 "attached (%s%s)", ifindex,
-					 dirs[d].tc, dirs[d].prog,
+					 programs[i].tc, programs[i].name,
 					 strerror(-rc),
 					 captured_detail(detail,
 							 sizeof(detail)));
 		if (rc < 0)
 			return dp_errorf(err, rc, "ifindex %d: tc %s: query: "
-					 "%s%s", ifindex, dirs[d].tc,
+					 "%s%s", ifindex, programs[i].tc,
 					 strerror(-rc),
 					 captured_detail(detail,
 							 sizeof(detail)));
@@ -886,8 +943,18 @@ int dp_check_attached(const char *root, int ifindex, struct dp_err *err)
 			return dp_errorf(err, -ENOENT,
 					 "ifindex %d: tc %s runs program %u, "
 					 "not the pinned %s (program %u)",
-					 ifindex, dirs[d].tc, id, dirs[d].prog,
-					 want);
+					 ifindex, programs[i].tc, id,
+					 programs[i].name, want);
 	}
 	return 0;
+}
+
+int dp_check_attached(const char *root, int ifindex, struct dp_err *err)
+{
+	return check_attached(root, ifindex, PROG_FROM, N_VETH_PROGS, err);
+}
+
+int dp_check_overlay(const char *root, int ifindex, struct dp_err *err)
+{
+	return check_attached(root, ifindex, PROG_OVERLAY, 1, err);
 }

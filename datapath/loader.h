@@ -28,7 +28,7 @@ int dp_load(const char *root, struct dp_load_result *res, struct dp_err *err);
  * or deleted. Succeeds when nothing is pinned. */
 int dp_unload(const char *root, struct dp_err *err);
 
-/* True when ROOT has both programs and the config map pinned. */
+/* True when ROOT has every program and the config map pinned. */
 bool dp_loaded(const char *root);
 
 /* Attaches the pinned programs to ifindex in the caller's network
@@ -38,12 +38,24 @@ bool dp_loaded(const char *root);
  * loaded. */
 int dp_attach(const char *root, int ifindex, struct dp_err *err);
 
-/* Removes the two filters from ifindex; succeeds when they are absent or
- * the interface is gone. */
+/* Attaches the pinned overlay program to the tc ingress of ifindex (the
+ * node's VXLAN device, external mode) in the caller's network namespace,
+ * the same way: clsact created when absent, BH_TC_PRIORITY/BH_TC_HANDLE,
+ * replacing what sits there. dp_load switches it over on an upgrade like
+ * the host veths' programs. */
+int dp_attach_overlay(const char *root, int ifindex, struct dp_err *err);
+
+/* Removes our filters (ingress and egress) from ifindex, a host veth or
+ * the VXLAN device; succeeds when they are absent or the interface is
+ * gone. */
 int dp_detach(int ifindex, struct dp_err *err);
 
 /* 0 when ifindex has ROOT's pinned programs attached in both directions;
  * -ENOENT with a message saying which one is missing or different. */
 int dp_check_attached(const char *root, int ifindex, struct dp_err *err);
+
+/* The same for the VXLAN device: 0 when ROOT's pinned overlay program runs
+ * on its ingress. */
+int dp_check_overlay(const char *root, int ifindex, struct dp_err *err);
 
 #endif

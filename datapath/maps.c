@@ -48,6 +48,9 @@ static const struct map_spec map_specs[] = {
 	{ BH_MAP_EVENT_BUDGET, offsetof(struct dp_maps, event_budget),
 	  BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 	  sizeof(struct bh_event_budget) },
+	{ BH_MAP_TUNNEL, offsetof(struct dp_maps, tunnel),
+	  BPF_MAP_TYPE_HASH, sizeof(struct bh_tunnel_key),
+	  sizeof(struct bh_tunnel_value) },
 };
 
 #define N_MAPS (sizeof(map_specs) / sizeof(map_specs[0]))
@@ -256,6 +259,68 @@ int dp_ipcache_foreach(const struct dp_maps *m,
 	if (errno == ENOENT)
 		return 0;
 	return dp_errorf(err, -errno, "walk map %s: %s", BH_MAP_IPCACHE,
+			 strerror(errno));
+}
+
+/* Tunnel: the cluster's nodes. */
+
+int dp_tunnel_put(const struct dp_maps *m, __be32 node_ip,
+		  const struct bh_tunnel_value *v, struct dp_err *err)
+{
+	struct bh_tunnel_key key = { .node_ip = node_ip };
+	char a[INET_ADDRSTRLEN];
+
+	if (bpf_map_update_elem(m->tunnel, &key, v, BPF_ANY) == 0)
+		return 0;
+	return dp_errorf(err, -errno, "write node %s to map %s: %s",
+			 ip_str(node_ip, a), BH_MAP_TUNNEL, strerror(errno));
+}
+
+int dp_tunnel_del(const struct dp_maps *m, __be32 node_ip, struct dp_err *err)
+{
+	struct bh_tunnel_key key = { .node_ip = node_ip };
+	char a[INET_ADDRSTRLEN];
+
+	if (bpf_map_delete_elem(m->tunnel, &key) == 0 || errno == ENOENT)
+		return 0;
+	return dp_errorf(err, -errno, "delete node %s from map %s: %s",
+			 ip_str(node_ip, a), BH_MAP_TUNNEL, strerror(errno));
+}
+
+/* A hash walk restarts when the key it continues from goes; bounded like
+ * the conntrack walks, though only the daemon writes this map. */
+int dp_tunnel_foreach(const struct dp_maps *m,
+		      int (*fn)(__be32 node_ip, const struct bh_tunnel_value *,
+				void *),
+		      void *arg, struct dp_err *err)
+{
+	struct bh_tunnel_key key, next;
+	const struct bh_tunnel_key *prev = NULL;
+	struct bh_tunnel_value val;
+	unsigned int steps = 0;
+	int rc;
+
+	while (bpf_map_get_next_key(m->tunnel, prev, &next) == 0) {
+		if (++steps > 2u * BH_MAX_NODES)
+			return dp_errorf(err, -EAGAIN,
+					 "walk map %s: did not end after %u "
+					 "keys", BH_MAP_TUNNEL,
+					 2u * BH_MAX_NODES);
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->tunnel, &key, &val) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return dp_errorf(err, -errno, "read map %s: %s",
+					 BH_MAP_TUNNEL, strerror(errno));
+		}
+		rc = fn(key.node_ip, &val, arg);
+		if (rc)
+			return rc;
+	}
+	if (errno == ENOENT)
+		return 0;
+	return dp_errorf(err, -errno, "walk map %s: %s", BH_MAP_TUNNEL,
 			 strerror(errno));
 }
 

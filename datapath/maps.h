@@ -1,5 +1,5 @@
 /* Reading and writing the pinned maps from userspace: endpoints, ipcache,
- * config, counters and conntrack. Used by the plugin, the daemon and the
+ * tunnel, config, counters and conntrack. Used by the plugin, the daemon and the
  * tools; every writer goes through here. */
 #ifndef BH_DATAPATH_MAPS_H
 #define BH_DATAPATH_MAPS_H
@@ -15,6 +15,7 @@
 #include "bulkhead/event.h"
 #include "bulkhead/ipcache.h"
 #include "bulkhead/policy.h"
+#include "bulkhead/tunnel.h"
 #include "datapath/dp.h"
 
 struct dp_maps {
@@ -26,6 +27,7 @@ struct dp_maps {
 	int counters;
 	int events;
 	int event_budget;
+	int tunnel;
 };
 
 /* Opens every pinned map under ROOT; fds are -1 on failure and all are
@@ -53,6 +55,18 @@ int dp_ipcache_foreach(const struct dp_maps *m,
 		       int (*fn)(const struct bh_ipcache_key *,
 				 const struct bh_ipcache_value *, void *),
 		       void *arg, struct dp_err *err);
+
+/* The cluster's nodes, by underlay address (network order): the overlay
+ * takes a tunnel packet's VNI for an identity only from one of them. */
+int dp_tunnel_put(const struct dp_maps *m, __be32 node_ip,
+		  const struct bh_tunnel_value *v, struct dp_err *err);
+/* Succeeds when absent. */
+int dp_tunnel_del(const struct dp_maps *m, __be32 node_ip, struct dp_err *err);
+/* Calls fn for every node until it returns nonzero. */
+int dp_tunnel_foreach(const struct dp_maps *m,
+		      int (*fn)(__be32 node_ip, const struct bh_tunnel_value *,
+				void *),
+		      void *arg, struct dp_err *err);
 
 int dp_config_get(const struct dp_maps *m, struct bh_config *cfg,
 		  struct dp_err *err);

@@ -1,13 +1,16 @@
-/* The datapath's two TC programs on crafted packets, through
+/* The datapath's TC programs on crafted packets, through
  * BPF_PROG_TEST_RUN: no traffic is sent anywhere. Every verdict path is
  * run and checked three ways: the program's return code, the one counter
  * that must move (verdict, reason, direction), and the event record it
  * reports (or that it reports none).
  *
- * The test makes its own network namespace with two veth pairs, so the two
- * endpoints have real ifindexes (BPF_PROG_TEST_RUN takes skb->ifindex from
- * the context and wants the device to exist), loads the datapath under a
- * bpffs root of its own and removes it again on the way out. */
+ * The test makes its own network namespace with two veth pairs and a VXLAN
+ * device, so the two endpoints and the tunnel have real ifindexes
+ * (BPF_PROG_TEST_RUN takes skb->ifindex from the context and wants the
+ * device to exist), loads the datapath under a bpffs root of its own and
+ * removes it again on the way out. A test run cannot give a packet tunnel
+ * metadata: the overlay program is run behind a shim
+ * (tests/bpf/tunnel_shim.bpf.c) that sets the key and tail-calls it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -42,6 +45,7 @@
 #define ID_A	1000u
 #define ID_B	2000u
 #define ID_C	3000u		/* nobody on this node */
+#define ID_D	4000u		/* a pod on node 2, no ipcache entry here */
 
 #define ICMP_ECHOREPLY		0
 #define ICMP_DEST_UNREACH	3
@@ -69,6 +73,16 @@ static struct ep B = { "bhpktB", "10.0.1.2", { 0x02, 0, 0, 0, 0x01, 0x02 },
 static const uint8_t EVIL_MAC[6] = { 0x02, 0, 0, 0, 0x66, 0x66 };
 
 static uint32_t GW, WORLD, UNKNOWN_PEER, STRANGER;
+/* Node 2 (underlay address NODE2) carries the pod CIDR REMOTE_NET, where
+ * REMOTE_C (identity ID_C) has an ipcache entry of its own and REMOTE_D
+ * does not. NOT_A_NODE is an underlay address outside the tunnel map. */
+static uint32_t NODE1, NODE2, NOT_A_NODE, REMOTE_C, REMOTE_D;
+static const uint8_t REMOTE_MAC[6] = { 0x02, 0, 0, 0, 0x02, 0x0c };
+static const uint8_t NODE2_VETH_MAC[6] = { 0x02, 0, 0, 0, 0xcc, 0x0c };
+static struct {
+	const char *ifname;
+	unsigned int ifindex;
+} VXLAN = { "bhpktV", 0 };
 
 static uint32_t ip4(const char *s)
 {
@@ -85,12 +99,15 @@ static uint32_t ip4(const char *s)
 
 struct dp {
 	struct dp_maps m;
-	int from, to;		/* program fds; -1 when absent */
+	int from, to, overlay;	/* program fds; -1 when absent */
 	struct ring_buffer *rb;
 };
 
 static char root[64], full_root[64];
-static struct dp node = { .from = -1, .to = -1 };
+static struct dp node = { .from = -1, .to = -1, .overlay = -1 };
+/* The shim in front of the overlay program; its key map. */
+static struct bpf_object *shim_obj;
+static int shim = -1, shim_key = -1;
 static struct dp *cur = &node;	/* what from()/to() run against */
 static struct bpf_object *full_obj;
 static pid_t main_pid;
@@ -137,11 +154,17 @@ static void cleanup(void)
 	if (node.rb)
 		ring_buffer__free(node.rb);
 	node.rb = NULL;
+	if (shim_obj)
+		bpf_object__close(shim_obj);
+	shim_obj = NULL;
+	shim = shim_key = -1;
 	if (node.from >= 0)
 		close(node.from);
 	if (node.to >= 0)
 		close(node.to);
-	node.from = node.to = -1;
+	if (node.overlay >= 0)
+		close(node.overlay);
+	node.from = node.to = node.overlay = -1;
 	dp_maps_close(&node.m);
 	if (root[0] && dp_unload(root, &err) < 0)
 		printf("# cleanup: dp_unload %s: %s\n", root, err.msg);
@@ -649,6 +672,57 @@ static void check_delivered(const char *what, const struct pkt_desc *d,
 	   "%s: nothing else in the frame changed", what);
 }
 
+/* A frame passed on as the pod sent it: to the host stack, or to the
+ * tunnel (the receiving node rewrites it and spends the TTL). */
+static void check_untouched(const char *what, const struct pkt_desc *d)
+{
+	uint8_t f[PKT_MAX];
+	size_t n = pkt_build(f, d);
+
+	ok(last.out_len == n && memcmp(last.out, f, n) == 0,
+	   "%s untouched (TTL %u)", what, last.out[PKT_OFF_TTL]);
+}
+
+/* --- the tunnel: node 2, its pods, the shim in front of the overlay ------- */
+
+static void tunnel_cfg(unsigned int ifindex, uint32_t node_ip)
+{
+	struct bh_config c = cfg_get();
+
+	c.tunnel_ifindex = ifindex;
+	c.node_ip = node_ip;
+	cfg_put(&c);
+}
+
+/* The next shim run's tunnel key: VNI and outer source (network order). */
+static void shim_set(uint32_t vni, uint32_t outer)
+{
+	struct { __u32 vni, outer_src; } k = { vni, ntohl(outer) };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(shim_key, &zero, &k, BPF_ANY) < 0)
+		ok(0, "shim key: %s", strerror(errno));
+}
+
+/* A packet node 2's pod at saddr sends to a pod of this node, as the
+ * VXLAN device hands it over: the frame the pod sent to its own host
+ * veth on node 2. */
+static struct pkt_desc from_node2(uint32_t saddr, const struct ep *e,
+				  uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	return (struct pkt_desc){ .smac = REMOTE_MAC, .dmac = NODE2_VETH_MAC,
+				  .saddr = saddr, .daddr = e->ip, .proto = proto,
+				  .sport = sport, .dport = dport };
+}
+
+/* The overlay program on the VXLAN device, on a packet that came with
+ * VNI vni from underlay address outer. */
+#define over(what, vni, outer, d, ...) do {				\
+		shim_set((vni), (outer));				\
+		run_ip((what), shim, VXLAN.ifindex, (d),		\
+		       &(struct want){ __VA_ARGS__ });			\
+	} while (0)
+
 /* --- the cases ---------------------------------------------------------- */
 
 /* Without BH_CFG_F_LOADED the programs know nothing they could decide
@@ -834,14 +908,7 @@ static void test_default_allow(void)
 
 	from("A->8.8.8.8 udp/53", &A, &w, OK_, ALLOW(ALLOW_NO_POLICY), EGRESS,
 	     EVENT, IDS(ID_A, BH_ID_WORLD));
-	{
-		uint8_t f[PKT_MAX];
-		size_t n = pkt_build(f, &w);
-
-		ok(last.out_len == n && memcmp(last.out, f, n) == 0,
-		   "A->8.8.8.8: handed to the host untouched (TTL %u)",
-		   last.out[PKT_OFF_TTL]);
-	}
+	check_untouched("A->8.8.8.8: handed to the host", &w);
 	ttl1.ttl = 1;
 	from("A->B with TTL 1", &A, &ttl1, OK_, ALLOW(ALLOW_NO_POLICY), EGRESS,
 	     EVENT, IDS(ID_A, ID_B));
@@ -1459,11 +1526,159 @@ static void test_event_rate_limit(void)
 	reset();
 }
 
+/* A pod of another node: after the source's egress policy, the packet is
+ * handed to the VXLAN device untouched (the tunnel key cannot be read back
+ * from a test run; the frame, verdict and counters can), whether the peer
+ * has an ipcache entry of its own or only its node's pod CIDR; a pod of
+ * this node and the world are not tunnelled, nor is anything when the
+ * node has no overlay or the carrier is the node itself. */
+static void test_tunnel_out(void)
+{
+	struct pkt_desc c = from_pod(&A, REMOTE_C, IPPROTO_TCP, 40000, 80);
+	struct pkt_desc d = from_pod(&A, REMOTE_D, IPPROTO_UDP, 40001, 53);
+	struct pkt_desc local = from_pod(&A, B.ip, IPPROTO_TCP, 40002, 80);
+	struct pkt_desc w = from_pod(&A, WORLD, IPPROTO_TCP, 40003, 443);
+	struct pkt_desc c2 = c, ack = tcp_ack(c);
+
+	reset();
+	tunnel_cfg(VXLAN.ifindex, NODE1);
+	from("A->C on node 2 (ipcache /32)", &A, &c, REDIRECT,
+	     ALLOW(ALLOW_NO_POLICY), EGRESS, EVENT, IDS(ID_A, ID_C));
+	check_untouched("A->C: handed to the tunnel", &c);
+	is_str(ct_str(&c), ct_want(ID_A, ID_C, 0, true, false, BH_CT_NEW),
+	       "A->C: conntrack entry made");
+	from("A->C again", &A, &ack, REDIRECT, ALLOW(ALLOW_ESTABLISHED), EGRESS);
+	check_untouched("A->C again: handed to the tunnel", &ack);
+	from("A->D on node 2, known only by node 2's pod CIDR", &A, &d, REDIRECT,
+	     ALLOW(ALLOW_NO_POLICY), EGRESS, EVENT, IDS(ID_A, BH_ID_UNKNOWN));
+	check_untouched("A->D: handed to the tunnel", &d);
+	from("A->B, a pod of this node, with an overlay", &A, &local, REDIRECT,
+	     ALLOW(ALLOW_NO_POLICY), EGRESS, EVENT, IDS(ID_A, ID_B));
+	check_delivered("A->B, not tunnelled", &local, &B);
+	from("A->8.8.8.8 with an overlay", &A, &w, OK_, ALLOW(ALLOW_NO_POLICY),
+	     EGRESS, EVENT, IDS(ID_A, BH_ID_WORLD));
+	check_untouched("A->8.8.8.8: not tunnelled, handed to the host", &w);
+
+	ep_set(&A, ID_A, BH_EP_F_ENFORCE_EGRESS);
+	c2.sport = 40010;
+	from("A selected for egress, no rule: A->C dropped before the tunnel",
+	     &A, &c2, SHOT, DROPPED(DROP_POLICY_DEFAULT), EGRESS, IDS(ID_A, ID_C));
+	RULES({ .local_id = ID_A, .remote_id = ID_C, .dir = BH_DIR_EGRESS,
+		.proto = IPPROTO_TCP, .action = BH_POLICY_ALLOW, .port_lo = 80,
+		.port_hi = 80, .rule_id = 31 });
+	from("rule 31 allows A->ID_C tcp/80: tunnelled", &A, &c2, REDIRECT,
+	     ALLOW(ALLOW_POLICY), EGRESS, EVENT, IDS(ID_A, ID_C), RULE(31));
+	check_untouched("A->C by rule 31: handed to the tunnel", &c2);
+
+	reset();
+	tunnel_cfg(0, NODE1);
+	c2.sport = 40011;
+	from("no overlay on this node: A->C goes to the host", &A, &c2, OK_,
+	     ALLOW(ALLOW_NO_POLICY), EGRESS, EVENT, IDS(ID_A, ID_C));
+	tunnel_cfg(VXLAN.ifindex, NODE2);
+	c2.sport = 40012;
+	from("the carrier of C is this very node: A->C goes to the host", &A,
+	     &c2, OK_, ALLOW(ALLOW_NO_POLICY), EGRESS, EVENT, IDS(ID_A, ID_C));
+	tunnel_cfg(VXLAN.ifindex, NODE1);
+	ep_set(&A, BH_ID_LOCAL_MIN + 1, 0);
+	c2.sport = 40013;
+	from("A with an identity wider than a VNI: not tunnelled", &A, &c2,
+	     SHOT, DROPPED(DROP_BAD_VNI), EGRESS,
+	     IDS(BH_ID_LOCAL_MIN + 1, ID_C));
+	reset();
+	tunnel_cfg(0, 0);
+}
+
+/* The overlay: a VNI is believed only from a node of the tunnel map and
+ * only as a cluster identity; the destination must be a pod here, whose
+ * ingress policy judges the packet by the VNI, whatever this node's
+ * ipcache says of the inner source; replies of connections the local pod
+ * opened pass through conntrack; delivery as for a local pod. */
+static void test_overlay(void)
+{
+	struct pkt_desc t = from_node2(REMOTE_C, &B, IPPROTO_TCP, 41000, 80);
+	struct pkt_desc r = reply_of(&t, &B), nobody = t, ttl1 = t, t2 = t;
+	struct pkt_desc dd = from_node2(REMOTE_D, &B, IPPROTO_TCP, 41002, 80);
+	struct pkt_desc o = from_pod(&A, REMOTE_C, IPPROTO_TCP, 40100, 8080);
+	struct pkt_desc o_r = from_node2(REMOTE_C, &A, IPPROTO_TCP, 8080, 40100);
+	struct pkt_desc o_new = from_node2(REMOTE_C, &A, IPPROTO_TCP, 41100, 8080);
+	struct dp_err err = { 0 };
+	struct bh_tunnel_value node = { 0 };
+
+	reset();
+	tunnel_cfg(VXLAN.ifindex, NODE1);
+	run_ip("overlay without a tunnel key", cur->overlay, VXLAN.ifindex, &t,
+	       &(struct want){ SHOT, DROPPED(DROP_NO_TUNNEL), INGRESS,
+			       .tuple = T_NONE });
+	over("VNI ID_C from an address that is not a node", ID_C, NOT_A_NODE,
+	     &t, SHOT, DROPPED(DROP_UNKNOWN_NODE), INGRESS);
+	is_str(ct_str(&t), "absent", "... leaves no conntrack entry");
+	over("VNI 5 (a reserved identity) from node 2", BH_ID_INIT, NODE2, &t,
+	     SHOT, DROPPED(DROP_BAD_VNI), INGRESS, IDS(BH_ID_INIT, 0));
+	over("VNI 255 from node 2", BH_ID_RESERVED_MAX, NODE2, &t, SHOT,
+	     DROPPED(DROP_BAD_VNI), INGRESS, IDS(BH_ID_RESERVED_MAX, 0));
+	nobody.daddr = STRANGER;
+	over("C->an address that is no endpoint here", ID_C, NODE2, &nobody,
+	     SHOT, DROPPED(DROP_NO_ENDPOINT), INGRESS, IDS(ID_C, 0));
+
+	over("C->B, no policy", ID_C, NODE2, &t, REDIRECT,
+	     ALLOW(ALLOW_NO_POLICY), INGRESS, EVENT, IDS(ID_C, ID_B));
+	check_delivered("C->B through the tunnel", &t, &B);
+	is_str(ct_str(&t), ct_want(ID_C, ID_B, 0, false, false, BH_CT_NEW),
+	       "C->B: conntrack entry made with the VNI as the source");
+	from("B->C reply", &B, &r, REDIRECT, ALLOW(ALLOW_ESTABLISHED), EGRESS);
+	check_untouched("B->C reply: handed to the tunnel", &r);
+	ttl1.ttl = 1;
+	ttl1.sport = 41001;
+	over("C->B with TTL 1", ID_C, NODE2, &ttl1, OK_, ALLOW(ALLOW_NO_POLICY),
+	     INGRESS, EVENT, IDS(ID_C, ID_B));
+	is_int(last.out[PKT_OFF_TTL], 1, "C->B with TTL 1: left for the host "
+	       "to answer, TTL untouched");
+
+	ep_set(&B, ID_B, BH_EP_F_ENFORCE_INGRESS);
+	RULES({ .local_id = ID_B, .remote_id = ID_C, .dir = BH_DIR_INGRESS,
+		.proto = IPPROTO_TCP, .action = BH_POLICY_ALLOW, .port_lo = 80,
+		.port_hi = 80, .rule_id = 41 });
+	t2.sport = 41010;
+	over("B selected, rule 41 allows ID_C: VNI ID_C reaches B", ID_C, NODE2,
+	     &t2, REDIRECT, ALLOW(ALLOW_POLICY), INGRESS, EVENT, IDS(ID_C, ID_B),
+	     RULE(41));
+	check_delivered("C->B by rule 41", &t2, &B);
+	over("VNI ID_D from D, which this node's ipcache does not name", ID_D,
+	     NODE2, &dd, SHOT, DROPPED(DROP_POLICY_DEFAULT), INGRESS,
+	     IDS(ID_D, ID_B));
+	t2.sport = 41011;
+	over("C's address with VNI ID_D: the VNI names the sender, not the "
+	     "ipcache", ID_D, NODE2, &t2, SHOT, DROPPED(DROP_POLICY_DEFAULT),
+	     INGRESS, IDS(ID_D, ID_B));
+	dd.sport = 41012;
+	over("D's address with VNI ID_C: allowed by rule 41 before this node's "
+	     "ipcache knows D", ID_C, NODE2, &dd, REDIRECT, ALLOW(ALLOW_POLICY),
+	     INGRESS, EVENT, IDS(ID_C, ID_B), RULE(41));
+
+	ep_set(&A, ID_A, BH_EP_F_ENFORCE_INGRESS);
+	from("A->C:8080 opens a connection through the tunnel", &A, &o, REDIRECT,
+	     ALLOW(ALLOW_NO_POLICY), EGRESS, EVENT, IDS(ID_A, ID_C));
+	o_r.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+	over("C->A reply through the tunnel, A selected for ingress", ID_C, NODE2,
+	     &o_r, REDIRECT, ALLOW(ALLOW_ESTABLISHED), INGRESS);
+	check_delivered("C->A reply", &o_r, &A);
+	over("a new C->A:8080 connection: dropped by A's ingress", ID_C, NODE2,
+	     &o_new, SHOT, DROPPED(DROP_POLICY_DEFAULT), INGRESS, IDS(ID_C, ID_A));
+
+	setup_ok(dp_tunnel_del(&cur->m, NODE2, &err), "tunnel del", &err);
+	over("node 2 gone from the tunnel map: its established C->A drops", ID_C,
+	     NODE2, &o_r, SHOT, DROPPED(DROP_UNKNOWN_NODE), INGRESS);
+	setup_ok(dp_tunnel_put(&cur->m, NODE2, &node, &err), "tunnel put", &err);
+	reset();
+	tunnel_cfg(0, 0);
+}
+
 /* --- map full: a datapath of its own with a one-entry conntrack ---------- */
 
-/* The programs' object file beside this test's build: BUILD/tests/x.t →
- * BUILD/datapath/from_container.bpf.o. */
-static int object_path(char *buf, size_t len)
+/* An object file of this test's build: BUILD/tests/x.t and name
+ * "datapath/from_container.bpf.o" give BUILD/datapath/from_container.bpf.o. */
+static int object_path(char *buf, size_t len, const char *name)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -1478,14 +1693,13 @@ static int object_path(char *buf, size_t len)
 			return -1;
 		*slash = '\0';
 	}
-	return snprintf(buf, len, "%s/datapath/from_container.bpf.o", exe) <
-	       (int)len ? 0 : -1;
+	return snprintf(buf, len, "%s/%s", exe, name) < (int)len ? 0 : -1;
 }
 
 static void test_ct_full(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = full_root);
-	struct dp full = { .from = -1, .to = -1 };
+	struct dp full = { .from = -1, .to = -1, .overlay = -1 };
 	struct pkt_desc c1 = from_pod(&A, B.ip, IPPROTO_TCP, 40000, 80);
 	struct pkt_desc c2 = from_pod(&A, B.ip, IPPROTO_TCP, 40001, 80);
 	struct pkt_desc a1 = tcp_ack(c1);
@@ -1497,7 +1711,8 @@ static void test_ct_full(void)
 
 	snprintf(full_root, sizeof(full_root), "/sys/fs/bpf/bhpkt-%d-full",
 		 (int)getpid());
-	if (object_path(path, sizeof(path)) < 0 || access(path, R_OK) < 0) {
+	if (object_path(path, sizeof(path), "datapath/from_container.bpf.o") < 0 ||
+	    access(path, R_OK) < 0) {
 		ok(0, "conntrack full: program object %s readable", path);
 		return;
 	}
@@ -1532,6 +1747,7 @@ static void test_ct_full(void)
 		.config = FD(BH_MAP_CONFIG), .counters = FD(BH_MAP_COUNTERS),
 		.events = FD(BH_MAP_EVENTS),
 		.event_budget = FD(BH_MAP_EVENT_BUDGET),
+		.tunnel = FD(BH_MAP_TUNNEL),
 	};
 #undef FD
 	full.from = bpf_program__fd(prog);
@@ -1584,6 +1800,13 @@ static void make_veths(void)
 			bail("veth %s has no ifindex", eps[i]->ifname);
 		eps[i]->ip = ip4(eps[i]->addr);
 	}
+	snprintf(cmd, sizeof(cmd), "ip link add %s type vxlan external dstport "
+		 "4789 >/dev/null 2>&1", VXLAN.ifname);
+	if (system(cmd) != 0)
+		bail("cannot create the VXLAN device: `%s` failed", cmd);
+	VXLAN.ifindex = if_nametoindex(VXLAN.ifname);
+	if (!VXLAN.ifindex)
+		bail("VXLAN device %s has no ifindex", VXLAN.ifname);
 }
 
 static void load(void)
@@ -1606,7 +1829,10 @@ static void load(void)
 	snprintf(path, sizeof(path), "%s/%s/%s", root, BH_PIN_PROGS_DIR,
 		 BH_PROG_TO_CONTAINER);
 	node.to = bpf_obj_get(path);
-	if (node.from < 0 || node.to < 0)
+	snprintf(path, sizeof(path), "%s/%s/%s", root, BH_PIN_PROGS_DIR,
+		 BH_PROG_OVERLAY);
+	node.overlay = bpf_obj_get(path);
+	if (node.from < 0 || node.to < 0 || node.overlay < 0)
 		bail("pinned programs under %s/%s: %s", root, BH_PIN_PROGS_DIR,
 		     strerror(errno));
 	node.rb = ring_buffer__new(node.m.events, on_event, NULL, NULL);
@@ -1623,11 +1849,44 @@ static void seed_ipcache(void)
 {
 	struct bh_ipcache_value host = { .identity = BH_ID_HOST };
 	struct bh_ipcache_value unknown = { .identity = BH_ID_UNKNOWN };
+	struct bh_ipcache_value node2_net = { .identity = BH_ID_UNKNOWN,
+					      .tunnel_ip = NODE2 };
+	struct bh_ipcache_value c = { .identity = ID_C, .tunnel_ip = NODE2 };
+	struct bh_tunnel_value node2 = { 0 };
 	struct dp_err err = { 0 };
 
 	if (dp_ipcache_put(&node.m, GW, 32, &host, &err) < 0 ||
-	    dp_ipcache_put(&node.m, UNKNOWN_PEER, 16, &unknown, &err) < 0)
+	    dp_ipcache_put(&node.m, UNKNOWN_PEER, 16, &unknown, &err) < 0 ||
+	    dp_ipcache_put(&node.m, REMOTE_C, 24, &node2_net, &err) < 0 ||
+	    dp_ipcache_put(&node.m, REMOTE_C, 32, &c, &err) < 0 ||
+	    dp_tunnel_put(&node.m, NODE2, &node2, &err) < 0)
 		bail("ipcache: %s", err.msg);
+}
+
+/* The shim in front of the overlay program (see the top of the file). */
+static void shim_load(void)
+{
+	const char *name = "tests/bpf/tunnel_shim.bpf.o";
+	struct bpf_program *prog;
+	struct bpf_map *next, *key;
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd = node.overlay;
+
+	if (object_path(path, sizeof(path), name) < 0 || access(path, R_OK) < 0)
+		bail("%s not readable: build it (make %s)", path, name);
+	shim_obj = bpf_object__open_file(path, NULL);
+	if (!shim_obj || bpf_object__load(shim_obj) < 0)
+		bail("load %s: %s", path, strerror(errno));
+	prog = bpf_object__find_program_by_name(shim_obj, "tunnel_shim");
+	next = bpf_object__find_map_by_name(shim_obj, "shim_next");
+	key = bpf_object__find_map_by_name(shim_obj, "shim_key");
+	if (!prog || !next || !key)
+		bail("%s lacks the program tunnel_shim or its maps", path);
+	shim = bpf_program__fd(prog);
+	shim_key = bpf_map__fd(key);
+	if (bpf_map_update_elem(bpf_map__fd(next), &zero, &fd, BPF_ANY) < 0)
+		bail("shim_next: put the overlay program: %s", strerror(errno));
 }
 
 int main(void)
@@ -1642,6 +1901,11 @@ int main(void)
 	WORLD = ip4("8.8.8.8");
 	UNKNOWN_PEER = ip4("10.99.1.1");
 	STRANGER = ip4("10.0.1.77");
+	NODE1 = ip4("192.168.50.1");
+	NODE2 = ip4("192.168.50.2");
+	NOT_A_NODE = ip4("192.168.50.66");
+	REMOTE_C = ip4("10.0.2.3");
+	REMOTE_D = ip4("10.0.2.4");
 
 	pin_to_one_cpu();
 	make_veths();
@@ -1651,6 +1915,7 @@ int main(void)
 	signal(SIGHUP, on_signal);
 	load();
 	seed_ipcache();
+	shim_load();
 
 	test_no_config();
 	test_spoofing();
@@ -1666,6 +1931,8 @@ int main(void)
 	test_revocation();
 	test_audit();
 	test_icmp();
+	test_tunnel_out();
+	test_overlay();
 	test_event_rate_limit();
 	test_ct_full();
 

@@ -22,6 +22,7 @@
 #include "bulkhead/ipcache.h"
 #include "bulkhead/policy.h"
 #include "bulkhead/reason.h"
+#include "bulkhead/tunnel.h"
 
 #define NSEC_PER_SEC	1000000000ull
 
@@ -60,6 +61,12 @@ struct pkt {
 	__u32 src_id;
 	__u32 dst_id;
 	__u32 rule_id;
+	/* The identity of the end that is not a local endpoint, when the
+	 * program already has it: the VNI a tunnel packet came with (the
+	 * sender's word, which the receiving node's ipcache may not know
+	 * yet), or the ipcache entry it looked up to find the tunnel. */
+	__u32 peer_id;
+	__u8 peer_known;
 	__u8 dir;		/* of the deciding endpoint */
 	__u8 verdict;
 	__u8 reason;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "lib/common.h"
+#include "lib/verdict.h"
 
 /* TC_ACT_REDIRECT on success; TC_ACT_OK hands the packet to the host stack
  * instead (TTL running out: let the kernel send time-exceeded); -1 when the
@@ -32,6 +33,23 @@ static __always_inline int deliver_local(struct __sk_buff *skb,
 	    bpf_skb_store_bytes(skb, ETH_ALEN, dst->host_mac, ETH_ALEN, 0) < 0)
 		return -1;
 	return bpf_redirect_peer(dst->ifindex, 0);
+}
+
+/* The end of a decided packet for the local endpoint dst, from a pod of
+ * this node or from the tunnel: dropped, or delivered, through the one
+ * exit. */
+static __always_inline int deliver_decided(struct pkt *p,
+					   const struct bh_config *cfg,
+					   const struct bh_endpoint *dst)
+{
+	int action;
+
+	if (p->verdict == BH_VERDICT_DROP)
+		return verdict_exit(p, cfg, TC_ACT_SHOT);
+	action = deliver_local(p->skb, dst);
+	if (action < 0)
+		return DROP(p, cfg, DROP_MALFORMED);
+	return verdict_exit(p, cfg, action);
 }
 
 #endif

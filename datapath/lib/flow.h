@@ -6,6 +6,7 @@
 
 #include "lib/common.h"
 #include "lib/conntrack.h"
+#include "lib/identity.h"
 #include "lib/maps.h"
 #include "lib/policy.h"
 
@@ -15,8 +16,8 @@ static __always_inline void flow_resolve_ids(struct pkt *p,
 					     const struct bh_endpoint *src,
 					     const struct bh_endpoint *dst)
 {
-	p->src_id = identity_of(src, p->flow.saddr);
-	p->dst_id = identity_of(dst, p->flow.daddr);
+	p->src_id = identity_of(p, src, p->flow.saddr);
+	p->dst_id = identity_of(p, dst, p->flow.daddr);
 }
 
 /* An ICMP error about a connection we let through is part of it, when it

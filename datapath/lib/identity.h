@@ -13,17 +13,29 @@ static __always_inline struct bh_endpoint *endpoint_lookup(__be32 ip)
 	return bpf_map_lookup_elem(&endpoints, &key);
 }
 
-static __always_inline __u32 ipcache_identity(__be32 ip)
+/* The longest prefix holding ip; NULL: the world. */
+static __always_inline struct bh_ipcache_value *ipcache_lookup(__be32 ip)
 {
 	struct bh_ipcache_key key = { .prefixlen = 32, .ip4 = ip };
-	struct bh_ipcache_value *v = bpf_map_lookup_elem(&ipcache, &key);
+
+	return bpf_map_lookup_elem(&ipcache, &key);
+}
+
+static __always_inline __u32 ipcache_identity(__be32 ip)
+{
+	struct bh_ipcache_value *v = ipcache_lookup(ip);
 
 	return v ? v->identity : BH_ID_WORLD;
 }
 
-static __always_inline __u32 identity_of(const struct bh_endpoint *ep, __be32 ip)
+/* One end of p's flow: the local endpoint's identity, else what the
+ * program already knows of the peer (see struct pkt), else the ipcache's. */
+static __always_inline __u32 identity_of(const struct pkt *p,
+					 const struct bh_endpoint *ep, __be32 ip)
 {
-	return ep ? ep->identity : ipcache_identity(ip);
+	if (ep)
+		return ep->identity;
+	return p->peer_known ? p->peer_id : ipcache_identity(ip);
 }
 
 static __always_inline bool mac_equal(const __u8 *a, const __u8 *b)

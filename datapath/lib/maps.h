@@ -1,5 +1,5 @@
 /* The node's maps. Every program declares all of them pinned by name, so
- * the loader's two objects share one set and a reload reuses it. */
+ * the loader's objects share one set and a reload reuses it. */
 #ifndef BH_DP_LIB_MAPS_H
 #define BH_DP_LIB_MAPS_H
 
@@ -68,6 +68,16 @@ struct {
 	__type(value, struct bh_event_budget);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } event_budget SEC(".maps");
+
+/* The cluster's nodes by underlay address: the overlay believes a VNI only
+ * from one of them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BH_MAX_NODES);
+	__type(key, struct bh_tunnel_key);
+	__type(value, struct bh_tunnel_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tunnel SEC(".maps");
 
 /* The node's configuration, or NULL until the loader has written it: the
  * programs refuse to guess at timeouts and revisions. */

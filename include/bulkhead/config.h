@@ -21,6 +21,11 @@ struct bh_config {
 	__u32 ct_udp_s;
 	__u32 ct_other_s;
 	__u32 datapath_version;		/* loader's fingerprint of the programs */
+	/* Encapsulation: the node's VXLAN device (external mode) and its own
+	 * underlay address, the tunnel's source. tunnel_ifindex 0: this node
+	 * has no overlay, and traffic for other nodes goes to the host stack. */
+	__u32 tunnel_ifindex;
+	__be32 node_ip;
 	__u32 pad;
 };
 
@@ -33,6 +38,6 @@ struct bh_config {
 #define BH_CFG_DEFAULT_CT_UDP		60
 #define BH_CFG_DEFAULT_CT_OTHER		30
 
-_Static_assert(sizeof(struct bh_config) == 48, "config ABI");
+_Static_assert(sizeof(struct bh_config) == 56, "config ABI");
 
 #endif

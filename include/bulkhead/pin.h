@@ -15,9 +15,11 @@
 #define BH_MAP_COUNTERS		"counters"
 #define BH_MAP_EVENTS		"events"
 #define BH_MAP_EVENT_BUDGET	"event_budget"
+#define BH_MAP_TUNNEL		"tunnel"
 
 #define BH_PROG_FROM_CONTAINER	"from_container"
 #define BH_PROG_TO_CONTAINER	"to_container"
+#define BH_PROG_OVERLAY		"overlay"	/* tc ingress of the VXLAN device */
 
 /* The tc filter the plugin installs on each host veth. */
 #define BH_TC_PRIORITY		1

@@ -31,7 +31,10 @@ enum bh_verdict {
 	X(DROP_UNSUPPORTED_L3,	37, "protocol not supported", 0)	\
 	X(DROP_FRAGMENT,	38, "IPv4 fragment without ports", 0)	\
 	X(DROP_CT_FULL,		48, "conntrack table full", 0)		\
-	X(DROP_NO_CONFIG,	49, "datapath configuration missing", 0)
+	X(DROP_NO_CONFIG,	49, "datapath configuration missing", 0)	\
+	X(DROP_UNKNOWN_NODE,	50, "tunnel packet from an address that is not a node", 0) \
+	X(DROP_BAD_VNI,		51, "VNI is not a cluster identity", 0)	\
+	X(DROP_NO_TUNNEL,	52, "tunnel key missing or not settable", 0)
 
 enum bh_reason {
 #define BH_REASON_ENUM(name, val, words, audit) BH_REASON_##name = val,

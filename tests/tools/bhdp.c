@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -75,14 +76,16 @@ static int fail_dp(const struct dp_err *err, int rc, const char *what)
 
 static const char usage_text[] =
 	"usage: bhdp ROOT COMMAND [ARGS...]   (ROOT: a bpffs directory, e.g. /sys/fs/bpf/bulkhead)\n"
-	"  load | unload\n"
+	"  load | unload | attach-overlay IFNAME  (in the caller's network namespace)\n"
 	"  ep-set IP [id=N] [flags=egress,ingress,audit|none]\n"
 	"  ep-get IP | ep-list\n"
-	"  ipcache-set CIDR id=N [tunnel=IP] | ipcache-del CIDR\n"
+	"  ipcache-set CIDR id=N [tunnel=IP] | ipcache-del CIDR | ipcache-list\n"
+	"  tunnel-set NODE_IP | tunnel-del NODE_IP | tunnel-list\n"
 	"  rule-add dir=egress|ingress local=N remote=N|any proto=tcp|udp|sctp|icmp|any\n"
 	"           [port=P|P-Q] [action=allow|deny] [rule=N]\n"
 	"  rule-del (the same arguments) | rule-flush | policy-list\n"
 	"  config [audit=on|off] [trace=on|off] [sample=N] [rate=N] [burst=N]\n"
+	"         [tunnel=IFINDEX] [node=IP]  (the VXLAN device; 0: no overlay)\n"
 	"         [version=N]  (a fingerprint other than the build's: the next\n"
 	"                       load replaces the programs, as an upgrade does)\n"
 	"  rev-bump\n"
@@ -325,6 +328,21 @@ static int cmd_unload(struct ctx *c, int argc, char **argv)
 	return rc < 0 ? fail_dp(&err, rc, "unload") : 0;
 }
 
+static int cmd_attach_overlay(struct ctx *c, int argc, char **argv)
+{
+	struct dp_err err = { 0 };
+	unsigned int ifindex;
+	int rc;
+
+	(void)argc;
+	ifindex = if_nametoindex(argv[0]);
+	if (!ifindex)
+		return fail("attach-overlay: no interface %s here: %s", argv[0],
+			    strerror(errno));
+	rc = dp_attach_overlay(c->root, (int)ifindex, &err);
+	return rc < 0 ? fail_dp(&err, rc, "attach overlay") : 0;
+}
+
 /* --- endpoints ----------------------------------------------------------- */
 
 static int endpoint_read(struct ctx *c, __be32 ip, const char *ipstr,
@@ -500,6 +518,89 @@ static int cmd_ipcache_del(struct ctx *c, int argc, char **argv)
 		return rc;
 	rc = dp_ipcache_del(&c->m, ip, plen, &err);
 	return rc < 0 ? fail_dp(&err, rc, "delete ipcache") : rev_bump(c);
+}
+
+static int ipcache_print(const struct bh_ipcache_key *k,
+			 const struct bh_ipcache_value *v, void *arg)
+{
+	char a[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+
+	(void)arg;
+	printf("%s/%u %u %s\n", inet_ntop(AF_INET, &k->ip4, a, sizeof(a)),
+	       k->prefixlen, v->identity,
+	       inet_ntop(AF_INET, &v->tunnel_ip, t, sizeof(t)));
+	return 0;
+}
+
+/* One line per prefix: CIDR identity tunnel (0.0.0.0: none), in the
+ * trie's order. */
+static int cmd_ipcache_list(struct ctx *c, int argc, char **argv)
+{
+	struct dp_err err = { 0 };
+	int rc;
+
+	(void)argc; (void)argv;
+	if ((rc = open_maps(c)))
+		return rc;
+	rc = dp_ipcache_foreach(&c->m, ipcache_print, NULL, &err);
+	return rc < 0 ? fail_dp(&err, rc, "list ipcache") : 0;
+}
+
+/* --- tunnel: the cluster's nodes ----------------------------------------- */
+
+static int cmd_tunnel_set(struct ctx *c, int argc, char **argv)
+{
+	struct bh_tunnel_value val = { 0 };
+	struct dp_err err = { 0 };
+	__be32 ip = 0;
+	int rc;
+
+	(void)argc;
+	if (parse_ip("node", argv[0], &ip))
+		return EXIT_USAGE;
+	if ((rc = open_maps(c)))
+		return rc;
+	rc = dp_tunnel_put(&c->m, ip, &val, &err);
+	return rc < 0 ? fail_dp(&err, rc, "write tunnel") : 0;
+}
+
+static int cmd_tunnel_del(struct ctx *c, int argc, char **argv)
+{
+	struct dp_err err = { 0 };
+	__be32 ip = 0;
+	int rc;
+
+	(void)argc;
+	if (parse_ip("node", argv[0], &ip))
+		return EXIT_USAGE;
+	if ((rc = open_maps(c)))
+		return rc;
+	rc = dp_tunnel_del(&c->m, ip, &err);
+	return rc < 0 ? fail_dp(&err, rc, "delete tunnel") : 0;
+}
+
+static int tunnel_print(__be32 node_ip, const struct bh_tunnel_value *v,
+			void *arg)
+{
+	char a[INET_ADDRSTRLEN];
+
+	(void)arg;
+	printf("%s flags=0x%x\n", inet_ntop(AF_INET, &node_ip, a, sizeof(a)),
+	       v->flags);
+	return 0;
+}
+
+/* One line per node: address flags=0x.. (in the map's order). */
+static int cmd_tunnel_list(struct ctx *c, int argc, char **argv)
+{
+	struct dp_err err = { 0 };
+	int rc;
+
+	(void)argc; (void)argv;
+	if ((rc = open_maps(c)))
+		return rc;
+	rc = dp_tunnel_foreach(&c->m, tunnel_print, NULL, &err);
+	return rc < 0 ? fail_dp(&err, rc, "list tunnel") : 0;
 }
 
 /* --- policy -------------------------------------------------------------- */
@@ -727,6 +828,8 @@ static int cmd_policy_list(struct ctx *c, int argc, char **argv)
 
 static void config_print(const struct bh_config *cfg)
 {
+	char node[INET_ADDRSTRLEN];
+
 	printf("flags=0x%x\n", cfg->flags);
 	printf("loaded=%s\n", cfg->flags & BH_CFG_F_LOADED ? "yes" : "no");
 	printf("audit=%s\n", cfg->flags & BH_CFG_F_AUDIT ? "on" : "off");
@@ -741,6 +844,8 @@ static void config_print(const struct bh_config *cfg)
 	printf("ct_udp_s=%u\n", cfg->ct_udp_s);
 	printf("ct_other_s=%u\n", cfg->ct_other_s);
 	printf("datapath_version=%u\n", cfg->datapath_version);
+	printf("tunnel_ifindex=%u\n", cfg->tunnel_ifindex);
+	printf("node_ip=%s\n", inet_ntop(AF_INET, &cfg->node_ip, node, sizeof(node)));
 }
 
 static void set_flag(__u32 *flags, __u32 bit, bool on)
@@ -751,14 +856,16 @@ static void set_flag(__u32 *flags, __u32 bit, bool on)
 static int cmd_config(struct ctx *c, int argc, char **argv)
 {
 	static const char *const keys[] = {
-		"audit", "trace", "sample", "rate", "burst", "version", NULL
+		"audit", "trace", "sample", "rate", "burst", "version",
+		"tunnel", "node", NULL
 	};
-	enum { AUDIT, TRACE, SAMPLE, RATE, BURST, VERSION };
+	enum { AUDIT, TRACE, SAMPLE, RATE, BURST, VERSION, TUNNEL, NODE };
 	struct dp_err err = { 0 };
 	struct bh_config cfg;
-	const char *v[6];
+	const char *v[8];
 	bool audit = false, trace = false;
-	__u32 sample = 0, rate = 0, burst = 0, version = 0, old_flags;
+	__u32 sample = 0, rate = 0, burst = 0, version = 0, tunnel = 0, old_flags;
+	__be32 node = 0;
 	int rc;
 
 	if (parse_kv(argc, argv, keys, v) ||
@@ -767,7 +874,9 @@ static int cmd_config(struct ctx *c, int argc, char **argv)
 	    (v[SAMPLE] && parse_u32("sample", v[SAMPLE], &sample)) ||
 	    (v[RATE] && parse_u32("rate", v[RATE], &rate)) ||
 	    (v[BURST] && parse_u32("burst", v[BURST], &burst)) ||
-	    (v[VERSION] && parse_u32("version", v[VERSION], &version)))
+	    (v[VERSION] && parse_u32("version", v[VERSION], &version)) ||
+	    (v[TUNNEL] && parse_u32("tunnel", v[TUNNEL], &tunnel)) ||
+	    (v[NODE] && parse_ip("node", v[NODE], &node)))
 		return EXIT_USAGE;
 	if ((rc = open_maps(c)))
 		return rc;
@@ -791,6 +900,10 @@ static int cmd_config(struct ctx *c, int argc, char **argv)
 		cfg.events_burst = burst;
 	if (v[VERSION])
 		cfg.datapath_version = version;
+	if (v[TUNNEL])
+		cfg.tunnel_ifindex = tunnel;
+	if (v[NODE])
+		cfg.node_ip = node;
 	/* Connections passed by audit mode are cached as passed; leaving the
 	 * mode must have them decided again, as a policy change does. */
 	if ((old_flags ^ cfg.flags) & BH_CFG_F_AUDIT)
@@ -1110,16 +1223,21 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "load", 0, 0, cmd_load },
 	{ "unload", 0, 0, cmd_unload },
+	{ "attach-overlay", 1, 1, cmd_attach_overlay },
 	{ "ep-set", 1, 3, cmd_ep_set },
 	{ "ep-get", 1, 1, cmd_ep_get },
 	{ "ep-list", 0, 0, cmd_ep_list },
 	{ "ipcache-set", 1, 3, cmd_ipcache_set },
 	{ "ipcache-del", 1, 1, cmd_ipcache_del },
+	{ "ipcache-list", 0, 0, cmd_ipcache_list },
+	{ "tunnel-set", 1, 1, cmd_tunnel_set },
+	{ "tunnel-del", 1, 1, cmd_tunnel_del },
+	{ "tunnel-list", 0, 0, cmd_tunnel_list },
 	{ "rule-add", 0, 7, cmd_rule_add },
 	{ "rule-del", 0, 7, cmd_rule_del },
 	{ "rule-flush", 0, 0, cmd_rule_flush },
 	{ "policy-list", 0, 0, cmd_policy_list },
-	{ "config", 0, 5, cmd_config },
+	{ "config", 0, 8, cmd_config },
 	{ "rev-bump", 0, 0, cmd_rev_bump },
 	{ "counters", 0, 0, cmd_counters },
 	{ "budget", 0, 0, cmd_budget },
