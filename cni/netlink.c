@@ -1,5 +1,6 @@
 /* rtnetlink through libmnl: builds link, address and route requests, reads
  * the kernel's answers through one receive loop, and turns errors into CNI errors. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -370,6 +371,26 @@ void nl_close(struct nl *nl)
 
 /* ---- links ---- */
 
+/* A vxlan link's IFLA_INFO_DATA: its mode and port. */
+static int parse_vxlan(const struct nlattr *data, struct nl_link *out)
+{
+	const struct nlattr *tb[IFLA_VXLAN_MAX + 1];
+
+	if (attr_parse_nested(data, tb, IFLA_VXLAN_MAX) < 0)
+		return -EPROTO;
+	if (tb[IFLA_VXLAN_COLLECT_METADATA]) {
+		if (mnl_attr_validate(tb[IFLA_VXLAN_COLLECT_METADATA], MNL_TYPE_U8) < 0)
+			return -EPROTO;
+		out->vxlan_external = mnl_attr_get_u8(tb[IFLA_VXLAN_COLLECT_METADATA]);
+	}
+	if (tb[IFLA_VXLAN_PORT]) {
+		if (mnl_attr_validate(tb[IFLA_VXLAN_PORT], MNL_TYPE_U16) < 0)
+			return -EPROTO;
+		out->vxlan_port = ntohs(mnl_attr_get_u16(tb[IFLA_VXLAN_PORT]));
+	}
+	return 0;
+}
+
 static int parse_link(const struct nlmsghdr *nlh, struct nl_link *out)
 {
 	const struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
@@ -393,6 +414,8 @@ static int parse_link(const struct nlmsghdr *nlh, struct nl_link *out)
 	if (attr_parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX) < 0)
 		return -EPROTO;
 	attr_str(info[IFLA_INFO_KIND], out->kind, sizeof(out->kind));
+	if (strcmp(out->kind, "vxlan") == 0 && info[IFLA_INFO_DATA])
+		return parse_vxlan(info[IFLA_INFO_DATA], out);
 	return 0;
 }
 
@@ -613,6 +636,36 @@ int nl_veth_create(struct nl *nl, const char *name, const char *peer,
 		log_warn("%s: remove after failed alias: %s", what,
 			 strerror(-undo.error));
 	return -1;
+}
+
+int nl_vxlan_external_create(struct nl *nl, const char *name, uint16_t dstport,
+			     struct cni_err *err)
+{
+	struct nlattr *info, *data;
+	struct nl_reply reply;
+	struct nlmsghdr *req;
+	int rc;
+
+	if (check_ifname(name, "create vxlan", err) < 0)
+		return -1;
+	req = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(req, IFLA_IFNAME, name);
+	info = mnl_attr_nest_start(req, IFLA_LINKINFO);
+	mnl_attr_put_strz(req, IFLA_INFO_KIND, "vxlan");
+	data = mnl_attr_nest_start(req, IFLA_INFO_DATA);
+	mnl_attr_put_u8(req, IFLA_VXLAN_COLLECT_METADATA, 1);
+	mnl_attr_put_u16(req, IFLA_VXLAN_PORT, htons(dstport));
+	mnl_attr_put_u8(req, IFLA_VXLAN_LEARNING, 0);
+	mnl_attr_nest_end(req, data);
+	mnl_attr_nest_end(req, info);
+	rc = nl_request(nl, req, NULL, NULL, &reply);
+	if (rc == -EEXIST)
+		return nl_fail(err, BH_ERR_EXISTS, &reply, "create vxlan %s", name);
+	if (rc < 0)
+		return nl_fail(err, BH_ERR_NETLINK, &reply,
+			       "create vxlan %s (external, dstport %u)", name,
+			       (unsigned)dstport);
+	return 0;
 }
 
 int nl_link_del(struct nl *nl, int ifindex, struct cni_err *err)

@@ -1,4 +1,5 @@
-/* rtnetlink through libmnl: the links, addresses and routes a pod needs.
+/* rtnetlink through libmnl: the links, addresses and routes a pod needs,
+ * and the node's VXLAN device.
  * A socket belongs to the network namespace it was opened in, so the plugin
  * holds one for the host and one for the pod and never switches namespaces
  * in between calls. */
@@ -33,6 +34,9 @@ struct nl_link {
 	unsigned int mtu;
 	uint8_t mac[6];
 	bool up;			/* IFF_UP set */
+	/* kind "vxlan" only: collect-metadata mode and the UDP port */
+	bool vxlan_external;
+	uint16_t vxlan_port;		/* host order; 0 when not a vxlan */
 };
 
 struct nl_route {
@@ -68,6 +72,13 @@ int nl_link_foreach(struct nl *nl,
 int nl_veth_create(struct nl *nl, const char *name, const char *peer,
 		   int peer_netns_fd, unsigned int mtu, const char *alias,
 		   struct cni_err *err);
+/* Creates a VXLAN device in external (collect-metadata) mode: the tunnel
+ * key of each packet comes from its metadata (tc/BPF), not from the
+ * device, so one device serves every remote. UDP port dstport, no
+ * learning of remote addresses. Fails with BH_ERR_EXISTS if the name is
+ * taken (look it up to see whether it is the right kind). */
+int nl_vxlan_external_create(struct nl *nl, const char *name, uint16_t dstport,
+			     struct cni_err *err);
 /* Deletes a link; a link that is already gone is success. */
 int nl_link_del(struct nl *nl, int ifindex, struct cni_err *err);
 int nl_link_set_up(struct nl *nl, int ifindex, struct cni_err *err);

@@ -20,6 +20,7 @@
 #include "policyd/kube_client.h"
 #include "policyd/kube_config.h"
 #include "policyd/manifest.h"
+#include "policyd/overlay.h"
 #include "policyd/reg_server.h"
 
 /* What each kind is called on the API server. */
@@ -94,6 +95,11 @@ static void reconcile_now(struct daemon *d)
 		return;
 	}
 	d->retry_ms = 0;
+	for (int k = 0; k < STORE_NKINDS; k++) {
+		if (d->seen_rv[k] > d->applied_rv[k])
+			d->applied_rv[k] = d->seen_rv[k];
+		d->seen_rv[k] = 0;
+	}
 	if (!d->ready) {
 		d->ready = true;
 		daemon_log("ready: %zu endpoints, %zu pods, %zu policies, %zu identities",
@@ -150,6 +156,31 @@ static void identity_mark(struct daemon *d, bool sweep)
 
 /* ------------------------------------------------------- object events */
 
+/* An object's metadata.resourceVersion as a number, 0 when it has none
+ * or it is not one: the API server's are decimal, but Kubernetes calls
+ * them opaque, and only the largest is of interest. */
+static uint64_t object_rv(const json_t *obj)
+{
+	const char *s = json_string_value(json_object_get(
+		json_object_get(obj, "metadata"), "resourceVersion"));
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno || *end ? 0 : (uint64_t)v;
+}
+
+static void note_rv(struct daemon *d, enum store_kind k, const json_t *obj)
+{
+	uint64_t rv = object_rv(obj);
+
+	if (rv > d->seen_rv[k])
+		d->seen_rv[k] = rv;
+}
+
 static void object_event(struct daemon *d, const struct kube_event *ev)
 {
 	enum store_kind k = (enum store_kind)ev->resource;
@@ -181,6 +212,7 @@ static void object_event(struct daemon *d, const struct kube_event *ev)
 	case KUBE_EV_ADDED:
 	case KUBE_EV_MODIFIED:
 	case KUBE_EV_DELETED:
+		note_rv(d, k, ev->obj);
 		if (k == STORE_IDENTITY) {
 			identity_event(d, ev);
 			break;
@@ -616,6 +648,9 @@ static int datapath_open(struct daemon *d, struct dp_err *err)
 		if (rc < 0)
 			return rc;
 	}
+	rc = overlay_open(d, err);
+	if (rc < 0)
+		return rc;
 	return daemon_shadow_load(d, err);
 }
 
@@ -704,4 +739,5 @@ void daemon_fini(struct daemon *d)
 	strmap_free(&d->rule_names);
 	free(d->policy);
 	free(d->ipcache);
+	free(d->tunnels);
 }

@@ -41,6 +41,8 @@ struct daemon_opts {
 	bool allow_host;
 	bool audit;
 	int watch_timeout_s;
+	__be32 node_ip;			/* underlay address; 0: the Node object's */
+	bool no_overlay;		/* no VXLAN device (a single node) */
 };
 
 struct daemon_stats {
@@ -48,6 +50,7 @@ struct daemon_stats {
 	uint64_t reconcile_errors;
 	uint64_t policy_writes;
 	uint64_t ipcache_writes;
+	uint64_t tunnel_writes;
 	uint64_t endpoint_writes;
 	uint64_t identity_allocs;
 	uint64_t identity_gcs;
@@ -61,12 +64,14 @@ struct daemon_stats {
 	struct prom_hist add_wait;	/* ADD received -> answered, s */
 };
 
-/* One prefix the daemon wrote into the ipcache and the identity it gave. */
+/* One prefix the daemon wrote into the ipcache: the identity it gave and
+ * the node that carries it. */
 struct ipc_entry {
 	__be32 ip;
 	__u8 plen;
 	__u8 local;		/* a local endpoint's: wins over a pod status */
 	__u32 id;
+	__be32 tunnel;		/* the owning node's address; 0: this node or none */
 };
 
 struct daemon {
@@ -88,6 +93,9 @@ struct daemon {
 
 	struct reg_server *reg;
 	struct http_server *http;
+	int tunnel_ifindex;		/* the VXLAN device; 0: none */
+	__be32 node_ip;			/* as the config holds it */
+
 	struct event_reader *events;
 	struct flowlog *flowlog;
 	int64_t mono_to_real_ns;
@@ -97,9 +105,17 @@ struct daemon {
 	size_t npolicy;
 	struct ipc_entry *ipcache;	/* sorted by (ip, plen) */
 	size_t nipcache;
+	__be32 *tunnels;		/* the tunnel map's nodes, sorted */
+	size_t ntunnels;
 	struct strmap cidr_ids;		/* "a.b.c.d/n" -> id (uintptr_t) */
 	__u32 next_cidr_id;
 	struct strmap rule_names;	/* policy id -> "ns/name" (for tools) */
+
+	/* The largest metadata.resourceVersion per kind among the events
+	 * read since the last successful reconcile, and among those it
+	 * applied: how far this node has enforced what the API server said. */
+	uint64_t seen_rv[STORE_NKINDS];
+	uint64_t applied_rv[STORE_NKINDS];
 
 	bool dirty;			/* something changed: reconcile */
 	uint64_t dirty_since_ns;	/* oldest unapplied watch line */
@@ -127,7 +143,7 @@ int daemon_shadow_load(struct daemon *d, struct dp_err *err);
 int daemon_endpoint_identity(struct daemon *d, const struct endpoint *ep,
 			     __u32 *id, struct dp_err *err);
 
-/* metrics.c: the /healthz and /metrics pages. */
+/* metrics.c: the /healthz, /metrics and /status pages. */
 int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype);
 
 void daemon_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,5 +1,6 @@
 /* bulkhead-policyd: the node daemon's command line. Everything it does is
  * in daemon.c; this file turns options into a struct daemon_opts. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -25,6 +26,9 @@ static const char usage[] =
 "  --manifests DIR          no API server: YAML/JSON manifests in DIR, watched\n"
 "Options:\n"
 "  --node NAME              this node (default: $NODE_NAME, else the hostname)\n"
+"  --node-ip IP             this node's underlay address, the tunnel's source\n"
+"                           (default: the InternalIP of the Node object NAME)\n"
+"  --no-overlay             no VXLAN device (a single node)\n"
 "  --bpffs-root DIR         pins (default /sys/fs/bpf/bulkhead)\n"
 "  --state-dir DIR          registered endpoints (default /var/lib/bulkhead/policyd)\n"
 "  --socket PATH            CNI registration (default /run/bulkhead/policyd.sock)\n"
@@ -56,11 +60,30 @@ static int parse_num(const char *opt, const char *s, long min, long max, long *o
 	return 0;
 }
 
+/* A unicast IPv4 address: the other nodes send their tunnels to it. */
+static int parse_node_ip(const char *s, __be32 *out)
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		goto bad;
+	h = ntohl(a.s_addr);
+	if (h == 0 || h == 0xffffffff || (h >> 28) == 0xe || (h >> 24) == 127)
+		goto bad;
+	*out = a.s_addr;
+	return 0;
+bad:
+	fprintf(stderr, "bulkhead-policyd: --node-ip: expected a unicast IPv4 "
+		"address, got \"%s\"\n", s);
+	return -1;
+}
+
 enum {
 	OPT_KUBECONFIG = 256, OPT_IN_CLUSTER, OPT_MANIFESTS, OPT_NODE,
 	OPT_BPFFS, OPT_STATE, OPT_SOCKET, OPT_METRICS, OPT_FLOWLOG,
 	OPT_FLOWLOG_MAX, OPT_FLOWLOG_KEEP, OPT_LABEL_FILTER, OPT_GC_GRACE,
-	OPT_NO_HOST, OPT_AUDIT, OPT_WATCH_TIMEOUT,
+	OPT_NO_HOST, OPT_AUDIT, OPT_WATCH_TIMEOUT, OPT_NODE_IP, OPT_NO_OVERLAY,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +91,8 @@ static const struct option longopts[] = {
 	{ "in-cluster", no_argument, NULL, OPT_IN_CLUSTER },
 	{ "manifests", required_argument, NULL, OPT_MANIFESTS },
 	{ "node", required_argument, NULL, OPT_NODE },
+	{ "node-ip", required_argument, NULL, OPT_NODE_IP },
+	{ "no-overlay", no_argument, NULL, OPT_NO_OVERLAY },
 	{ "bpffs-root", required_argument, NULL, OPT_BPFFS },
 	{ "state-dir", required_argument, NULL, OPT_STATE },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -106,6 +131,11 @@ static int parse_opts(int argc, char **argv, struct daemon_opts *o)
 		case OPT_IN_CLUSTER: o->in_cluster = true; sources++; break;
 		case OPT_MANIFESTS: o->manifests = optarg; sources++; break;
 		case OPT_NODE: o->node = optarg; break;
+		case OPT_NODE_IP:
+			if (parse_node_ip(optarg, &o->node_ip) < 0)
+				return -1;
+			break;
+		case OPT_NO_OVERLAY: o->no_overlay = true; break;
 		case OPT_BPFFS: o->bpffs_root = optarg; break;
 		case OPT_STATE: o->state_dir = optarg; break;
 		case OPT_SOCKET: o->socket = optarg; break;

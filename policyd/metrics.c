@@ -1,5 +1,7 @@
-/* What the daemon serves over HTTP: /healthz for probes and /metrics in
- * the Prometheus text format (names documented in the README). */
+/* What the daemon serves over HTTP: /healthz for probes, /metrics in
+ * the Prometheus text format (names documented in the README), and /status
+ * for tools that wait for a change to be enforced. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +10,7 @@
 #include "bulkhead/endpoint.h"
 #include "bulkhead/ipcache.h"
 #include "bulkhead/policy.h"
+#include "bulkhead/tunnel.h"
 #include "datapath/names.h"
 #include "policyd/daemon.h"
 #include "policyd/kube_client.h"
@@ -118,12 +121,23 @@ static void metrics(struct daemon *d, FILE *f)
 	      (double)d->store.pods.n);
 	gauge(f, "bulkhead_networkpolicies", "NetworkPolicies known to this node.",
 	      (double)d->store.policies.n);
+	gauge(f, "bulkhead_nodes", "Nodes of the cluster known to this node.",
+	      (double)d->store.nodes.n);
+	prom_header(f, "bulkhead_applied_resource_version", "gauge",
+		    "Largest resourceVersion, by kind, of the changes the datapath holds.");
+	for (int k = 0; k < STORE_NKINDS; k++) {
+		const char *kv[2] = { "kind", store_kind_name(k) };
+
+		prom_sample(f, "bulkhead_applied_resource_version", kv, 1,
+			    (double)d->applied_rv[k]);
+	}
 	prom_header(f, "bulkhead_map_entries", "gauge",
 		    "Entries the daemon keeps in a datapath map.");
 	prom_header(f, "bulkhead_map_capacity", "gauge", "Size of a datapath map.");
 	map_fill(f, "endpoints", (double)d->eps.by_key.n, BH_MAX_ENDPOINTS);
 	map_fill(f, "ipcache", (double)d->nipcache, BH_MAX_IPCACHE);
 	map_fill(f, "policy", (double)d->npolicy, BH_MAX_POLICY);
+	map_fill(f, "tunnel", (double)d->ntunnels, BH_MAX_NODES);
 	prom_header(f, "bulkhead_bad_objects_total", "counter",
 		    "API objects skipped as invalid, by kind.");
 	for (int k = 0; k < STORE_NKINDS; k++) {
@@ -142,6 +156,8 @@ static void metrics(struct daemon *d, FILE *f)
 		(double)d->st.ipcache_writes);
 	counter(f, "bulkhead_endpoint_writes_total", "Endpoint entries updated.",
 		(double)d->st.endpoint_writes);
+	counter(f, "bulkhead_tunnel_writes_total", "Tunnel map entries written or deleted.",
+		(double)d->st.tunnel_writes);
 	counter(f, "bulkhead_identity_allocations_total", "Identities this node allocated or adopted.",
 		(double)d->st.identity_allocs);
 	counter(f, "bulkhead_identity_gc_total", "Unused identities deleted.",
@@ -166,6 +182,34 @@ static void metrics(struct daemon *d, FILE *f)
 	datapath_metrics(d, f);
 }
 
+/* {"ready":true,"node":"n1","applied":{"pod":"123",...}}: the kinds of
+ * which a change has been applied, with the largest resourceVersion (a
+ * string, as the API server writes them). */
+static int status(struct daemon *d, FILE *f)
+{
+	json_t *j = json_pack("{s:b, s:s?, s:{}}", "ready", d->ready, "node",
+			      d->o.node, "applied");
+	json_t *applied = json_object_get(j, "applied");
+	int rc = -1;
+
+	if (!j)
+		return -1;
+	for (int k = 0; k < STORE_NKINDS; k++) {
+		char rv[24];
+
+		if (!d->applied_rv[k])
+			continue;
+		snprintf(rv, sizeof(rv), "%" PRIu64, d->applied_rv[k]);
+		if (json_object_set_new(applied, store_kind_name(k), json_string(rv)) < 0)
+			goto out;
+	}
+	rc = json_dumpf(j, f, JSON_COMPACT);
+	fputc('\n', f);
+out:
+	json_decref(j);
+	return rc;
+}
+
 int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype)
 {
 	struct daemon *d = ctx;
@@ -179,6 +223,13 @@ int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype)
 		metrics(d, body);
 		return 200;
 	}
-	fputs("not found: try /healthz or /metrics\n", body);
+	if (strcmp(path, "/status") == 0) {
+		*ctype = "application/json";
+		if (status(d, body) == 0)
+			return 200;
+		fputs("out of memory\n", body);
+		return 500;
+	}
+	fputs("not found: try /healthz, /metrics or /status\n", body);
 	return 404;
 }

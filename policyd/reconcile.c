@@ -11,8 +11,10 @@
 
 #include "bulkhead/endpoint.h"
 #include "bulkhead/identity.h"
+#include "bulkhead/tunnel.h"
 #include "policyd/compile.h"
 #include "policyd/daemon.h"
+#include "policyd/overlay.h"
 #include "policyd/reg_server.h"
 
 /* A pod's identity label set into out; 1 when its namespace is not known
@@ -92,6 +94,9 @@ struct plan {
 	struct compile_out out;
 	struct dp_policy_entry *policy;
 	size_t npolicy;
+	__be32 node_ip;		/* this node's underlay address, 0: not known */
+	__be32 *tunnels;	/* other nodes' addresses, sorted, unique */
+	size_t ntunnels, captunnels;
 	unsigned int failed;	/* endpoints whose identity could not be had */
 };
 
@@ -112,14 +117,32 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 }
 
 static int plan_ipc(struct plan *pl, __be32 ip, __u8 plen, __u32 id,
-		    bool local)
+		    __be32 tunnel, bool local)
 {
 	if (grow((void **)&pl->ipc, &pl->capipc, pl->nipc, sizeof(*pl->ipc)) < 0)
 		return -ENOMEM;
 	pl->ipc[pl->nipc++] = (struct ipc_entry){
-		.ip = ip, .plen = plen, .id = id, .local = local,
+		.ip = ip, .plen = plen, .id = id, .tunnel = tunnel, .local = local,
 	};
 	return 0;
+}
+
+static bool is_this_node(const struct daemon *d, const char *name)
+{
+	return d->o.node && strcmp(name, d->o.node) == 0;
+}
+
+/* The underlay address of the node a pod runs on: 0 for this node, for
+ * a pod not scheduled yet and for a node not known (yet) or without an
+ * address. */
+static __be32 pod_tunnel(const struct daemon *d, const struct pod *p)
+{
+	const struct node *n;
+
+	if (!p->node[0] || is_this_node(d, p->node))
+		return 0;
+	n = strmap_get(&d->store.nodes, p->node);
+	return n ? n->addr : 0;
 }
 
 /* Every pod of the cluster: who uses which identity (for GC), which
@@ -140,7 +163,8 @@ static int plan_pods(struct daemon *d, struct plan *pl)
 		struct identity *e = idl ? identity_find_str(&d->ids, idl) : NULL;
 
 		if (p->ip && !p->host_network &&
-		    plan_ipc(pl, p->ip, 32, e ? e->id : BH_ID_UNKNOWN, false) < 0)
+		    plan_ipc(pl, p->ip, 32, e ? e->id : BH_ID_UNKNOWN,
+			     pod_tunnel(d, p), false) < 0)
 			return -ENOMEM;
 		if (!e)
 			continue;
@@ -152,6 +176,54 @@ static int plan_pods(struct daemon *d, struct plan *pl)
 			pl->ports[pl->nports++] = (struct id_port){ e->id, p->ports[j] };
 		}
 	}
+	return 0;
+}
+
+static int be32_cmp(const void *a, const void *b)
+{
+	__u32 x = ntohl(*(const __be32 *)a), y = ntohl(*(const __be32 *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every other node: its address in the tunnel map (the overlay trusts
+ * VXLAN from it), its pod CIDR in the ipcache as unknown pods behind that
+ * address, so a pod whose own entry has not come yet is carried there
+ * and still judged fail-closed; the pod's /32 wins once known. This
+ * node's own address is never a tunnel: a packet from it is no peer's. */
+static int plan_nodes(struct daemon *d, struct plan *pl)
+{
+	const struct node *self = NULL;
+	size_t i = 0, n = 0;
+	const char *k;
+	void *v;
+
+	if (d->o.node)
+		self = strmap_get(&d->store.nodes, d->o.node);
+	pl->node_ip = d->o.node_ip ? d->o.node_ip : self ? self->addr : 0;
+	while (strmap_next(&d->store.nodes, &i, &k, &v)) {
+		const struct node *nd = v;
+
+		if (is_this_node(d, nd->name))
+			continue;
+		if (nd->pod_cidr.plen &&
+		    plan_ipc(pl, nd->pod_cidr.addr, nd->pod_cidr.plen,
+			     BH_ID_UNKNOWN, nd->addr, false) < 0)
+			return -ENOMEM;
+		if (!nd->addr || nd->addr == pl->node_ip)
+			continue;
+		if (grow((void **)&pl->tunnels, &pl->captunnels, pl->ntunnels,
+			 sizeof(*pl->tunnels)) < 0)
+			return -ENOMEM;
+		pl->tunnels[pl->ntunnels++] = nd->addr;
+	}
+	if (pl->ntunnels > 1)
+		qsort(pl->tunnels, pl->ntunnels, sizeof(*pl->tunnels), be32_cmp);
+	/* Two Node objects may name one address. */
+	for (i = 0; i < pl->ntunnels; i++)
+		if (!n || pl->tunnels[n - 1] != pl->tunnels[i])
+			pl->tunnels[n++] = pl->tunnels[i];
+	pl->ntunnels = n;
 	return 0;
 }
 
@@ -208,7 +280,7 @@ static int plan_endpoints(struct daemon *d, struct plan *pl, struct dp_err *err)
 			pl->failed++;
 		}
 		ep->identity = id ? id : BH_ID_INIT;
-		if (plan_ipc(pl, ep->ip, 32, ep->identity, true) < 0)
+		if (plan_ipc(pl, ep->ip, 32, ep->identity, 0, true) < 0)
 			return -ENOMEM;
 		if (id) {
 			struct identity *e = identity_find(&d->ids, id);
@@ -369,11 +441,19 @@ static void plan_ipc_finish(struct plan *pl)
 			continue;
 		}
 		/* Two pods on one address (one finishing, one starting): the
-		 * local endpoint knows; otherwise nobody does. */
-		if (pl->ipc[i].local)
+		 * local endpoint knows; otherwise nobody does. The one node
+		 * that may carry the prefix still does (a pod CIDR that is
+		 * also an ipBlock); two different ones cancel out. */
+		if (pl->ipc[i].local) {
 			*last = pl->ipc[i];
-		else if (!last->local && last->id != pl->ipc[i].id)
-			last->id = BH_ID_UNKNOWN;
+		} else if (!last->local) {
+			if (last->id != pl->ipc[i].id)
+				last->id = BH_ID_UNKNOWN;
+			if (!last->tunnel)
+				last->tunnel = pl->ipc[i].tunnel;
+			else if (pl->ipc[i].tunnel && pl->ipc[i].tunnel != last->tunnel)
+				last->tunnel = 0;
+		}
 	}
 	pl->nipc = n;
 }
@@ -405,7 +485,7 @@ static int plan_policy(struct daemon *d, struct plan *pl, struct dp_err *err)
 		return rc;
 	for (i = 0; i < pl->out.ncidrs; i++)
 		if (plan_ipc(pl, pl->out.cidrs[i].cidr.addr,
-			     pl->out.cidrs[i].cidr.plen, pl->out.cidrs[i].id,
+			     pl->out.cidrs[i].cidr.plen, pl->out.cidrs[i].id, 0,
 			     false) < 0)
 			return -ENOMEM;
 	cap = pl->out.nrules * DP_RULE_MAX_ENTRIES + 1;
@@ -431,6 +511,7 @@ static void plan_free(struct plan *pl)
 	free(pl->ids);
 	compile_out_free(&pl->out);
 	free(pl->policy);
+	free(pl->tunnels);
 }
 
 /* --------------------------------------------------------- applying it */
@@ -500,8 +581,12 @@ static int apply_ipcache(struct daemon *d, const struct plan *pl, bool add,
 			i++;
 			continue;
 		}
-		if (add && (c > 0 || d->ipcache[i].id != pl->ipc[j].id)) {
-			struct bh_ipcache_value val = { .identity = pl->ipc[j].id };
+		if (add && (c > 0 || d->ipcache[i].id != pl->ipc[j].id ||
+			    d->ipcache[i].tunnel != pl->ipc[j].tunnel)) {
+			struct bh_ipcache_value val = {
+				.identity = pl->ipc[j].id,
+				.tunnel_ip = pl->ipc[j].tunnel,
+			};
 
 			rc = dp_ipcache_put(&d->maps, pl->ipc[j].ip,
 					    pl->ipc[j].plen, &val, err);
@@ -512,6 +597,38 @@ static int apply_ipcache(struct daemon *d, const struct plan *pl, bool add,
 		if (c == 0)
 			i++;
 		j++;
+	}
+	return 0;
+}
+
+/* The tunnel map by difference, like the ipcache: new nodes first (add),
+ * gone ones last (!add), once nothing points at them any more. */
+static int apply_tunnels(struct daemon *d, const struct plan *pl, bool add,
+			 size_t *writes, struct dp_err *err)
+{
+	static const struct bh_tunnel_value val = { 0 };
+	size_t i = 0, j = 0;
+	int rc;
+
+	while (i < d->ntunnels || j < pl->ntunnels) {
+		int c = i == d->ntunnels ? 1 : j == pl->ntunnels ? -1 :
+			be32_cmp(&d->tunnels[i], &pl->tunnels[j]);
+
+		if (c < 0 && !add) {
+			rc = dp_tunnel_del(&d->maps, d->tunnels[i], err);
+			if (rc < 0)
+				return rc;
+			(*writes)++;
+		} else if (c > 0 && add) {
+			rc = dp_tunnel_put(&d->maps, pl->tunnels[j], &val, err);
+			if (rc < 0)
+				return rc;
+			(*writes)++;
+		}
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
 	}
 	return 0;
 }
@@ -539,7 +656,7 @@ static void answer_ready(struct daemon *d)
 int daemon_reconcile(struct daemon *d, struct dp_err *err)
 {
 	struct plan pl = { 0 };
-	size_t pw = 0, iw = 0, ew = 0, pd = 0, id = 0;
+	size_t pw = 0, iw = 0, ew = 0, pd = 0, id = 0, tw = 0, td = 0;
 	uint64_t t0 = loop_now_ns();
 	int rc;
 
@@ -552,14 +669,20 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 		rc = plan_pods(d, &pl);
 	plan_users(d, true, loop_now_ms());
 	if (rc == 0)
+		rc = plan_nodes(d, &pl);
+	if (rc == 0)
 		rc = plan_identities(d, &pl);
 	if (rc == 0)
 		rc = plan_policy(d, &pl, err);
 	if (rc < 0)
 		goto out;
 	plan_ipc_finish(&pl);
-	rc = dp_policy_apply(&d->maps, d->policy, d->npolicy, pl.policy,
-			     pl.npolicy, DP_POLICY_ADD, &pw, err);
+	rc = overlay_set_node_ip(d, pl.node_ip, err);
+	if (rc == 0)
+		rc = apply_tunnels(d, &pl, true, &tw, err);
+	if (rc == 0)
+		rc = dp_policy_apply(&d->maps, d->policy, d->npolicy, pl.policy,
+				     pl.npolicy, DP_POLICY_ADD, &pw, err);
 	if (rc == 0)
 		rc = apply_ipcache(d, &pl, true, &iw, err);
 	if (rc == 0)
@@ -569,9 +692,11 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 	if (rc == 0)
 		rc = dp_policy_apply(&d->maps, d->policy, d->npolicy, pl.policy,
 				     pl.npolicy, DP_POLICY_REMOVE, &pd, err);
+	if (rc == 0)
+		rc = apply_tunnels(d, &pl, false, &td, err);
 	/* Cached verdicts must not outlive what they were decided from, even
 	 * after a half-done update. */
-	if (pw + pd + ew + iw + id) {
+	if (pw + pd + ew + iw + id + tw + td) {
 		int brc = dp_policy_rev_bump(&d->maps, err);
 
 		if (rc == 0)
@@ -580,6 +705,7 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 	d->st.policy_writes += pw + pd;
 	d->st.ipcache_writes += iw + id;
 	d->st.endpoint_writes += ew;
+	d->st.tunnel_writes += tw + td;
 	if (rc < 0) {
 		/* What we wrote is unknown now: the next pass must compare
 		 * against the maps themselves. */
@@ -597,6 +723,10 @@ int daemon_reconcile(struct daemon *d, struct dp_err *err)
 	d->ipcache = pl.ipc;
 	d->nipcache = pl.nipc;
 	pl.ipc = NULL;
+	free(d->tunnels);
+	d->tunnels = pl.tunnels;
+	d->ntunnels = pl.ntunnels;
+	pl.tunnels = NULL;
 	answer_ready(d);
 	if (d->dirty_since_ns) {
 		prom_hist_observe(&d->st.propagation,
@@ -637,7 +767,25 @@ static int ipc_read_one(const struct bh_ipcache_key *k,
 		return -ENOMEM;
 	r->v[r->n++] = (struct ipc_entry){
 		.ip = k->ip4, .plen = (__u8)k->prefixlen, .id = v->identity,
+		.tunnel = v->tunnel_ip,
 	};
+	return 0;
+}
+
+struct tunnel_read {
+	__be32 *v;
+	size_t n, cap;
+};
+
+static int tunnel_read_one(__be32 node_ip, const struct bh_tunnel_value *v,
+			   void *arg)
+{
+	struct tunnel_read *r = arg;
+
+	(void)v;
+	if (grow((void **)&r->v, &r->cap, r->n, sizeof(*r->v)) < 0)
+		return -ENOMEM;
+	r->v[r->n++] = node_ip;
 	return 0;
 }
 
@@ -645,6 +793,7 @@ int daemon_shadow_load(struct daemon *d, struct dp_err *err)
 {
 	struct dp_policy_entry *pol = NULL;
 	struct ipc_read r = { 0 };
+	struct tunnel_read t = { 0 };
 	size_t npol = 0;
 	int rc;
 
@@ -652,13 +801,18 @@ int daemon_shadow_load(struct daemon *d, struct dp_err *err)
 	if (rc < 0)
 		return rc;
 	rc = dp_ipcache_foreach(&d->maps, ipc_read_one, &r, err);
+	if (rc == 0)
+		rc = dp_tunnel_foreach(&d->maps, tunnel_read_one, &t, err);
 	if (rc < 0) {
 		free(pol);
 		free(r.v);
+		free(t.v);
 		return rc == -ENOMEM ? dp_errorf(err, rc, "out of memory") : rc;
 	}
 	if (r.n > 1)
 		qsort(r.v, r.n, sizeof(*r.v), ipc_cmp);
+	if (t.n > 1)
+		qsort(t.v, t.n, sizeof(*t.v), be32_cmp);
 	for (size_t i = 0; i < r.n; i++)
 		cidr_ids_adopt(d, &r.v[i]);
 	free(d->policy);
@@ -667,5 +821,8 @@ int daemon_shadow_load(struct daemon *d, struct dp_err *err)
 	free(d->ipcache);
 	d->ipcache = r.v;
 	d->nipcache = r.n;
+	free(d->tunnels);
+	d->tunnels = t.v;
+	d->ntunnels = t.n;
 	return 0;
 }

@@ -16,9 +16,12 @@ PD_PID=
 if [ "${PD_HOST_NET:-0}" = 1 ]; then
 	PD_METRICS=127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	PD_NET=()
+	# Not in the machine's own namespace: no VXLAN device there.
+	PD_EXTRA=(--no-overlay)
 else
 	PD_METRICS=127.0.0.1:9962
 	PD_NET=(nsenter --net="/run/netns/$NODE")
+	PD_EXTRA=()
 fi
 
 [ -x "$POLICYD" ] || { echo "Bail out! $POLICYD not built"; exit 1; }
@@ -39,7 +42,7 @@ http() { "${PD_NET[@]}" curl -fsS --max-time 5 "http://$PD_METRICS$1" 2>/dev/nul
 # --kubeconfig FILE ...) and waits until /healthz says it is ready.
 policyd_start() {
 	# exec (and nsenter's own exec): $! is the daemon itself.
-	(exec "${PD_NET[@]}" "$POLICYD" "$@" --bpffs-root "$BPFFS" \
+	(exec "${PD_NET[@]}" "$POLICYD" "$@" "${PD_EXTRA[@]}" --bpffs-root "$BPFFS" \
 		--state-dir "$PD_STATE" --socket "$PD_SOCK" \
 		--metrics-addr "$PD_METRICS" --flow-log "$PD_FLOWS" \
 		--node "${PD_NODE:-n1}" 2>>"$PD_LOG") &
