@@ -9,6 +9,11 @@
 #   scripts/apiserver.sh stop DIR    # stop both (PID files in DIR), remove DIR
 #   scripts/apiserver.sh env DIR     # KUBECONFIG=, APISERVER=, TOKEN=, CACERT= lines
 #
+# BULKHEAD_APISERVER_ADDR (default 127.0.0.1): the address kube-apiserver
+# binds to, serves its certificate for and the kubeconfig names.
+# BULKHEAD_APISERVER_NETNS: `start` runs both servers inside that named
+# network namespace (etcd on its loopback), e.g. a simulated cluster's fabric.
+#
 # Cache: ${BULKHEAD_CACHE:-/var/cache/bulkhead} (kube-apiserver binary, etcd,
 # Go caches, the private apt state and the Kubernetes source tree).
 # The system's apt configuration is never modified: sources are fetched with a
@@ -27,6 +32,8 @@ ETCD_ROOT=$CACHE/etcd
 ETCD_BIN=$ETCD_ROOT/usr/bin/etcd
 APTDIR=$CACHE/apt
 SRCROOT=$CACHE/src
+API_ADDR=${BULKHEAD_APISERVER_ADDR:-127.0.0.1}
+API_NETNS=${BULKHEAD_APISERVER_NETNS:-}
 
 log() { echo "apiserver.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -315,15 +322,25 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
+# api_url DIR: the server's URL (address and port as started).
+api_url() { echo "https://$(cat "$1/apiserver.addr"):$(cat "$1/apiserver.port")"; }
+
 readyz() { # DIR
-	local port token
-	port=$(cat "$1/apiserver.port") token=$(cat "$1/token")
+	local token
+	token=$(cat "$1/token")
 	curl -sf --max-time 3 --cacert "$1/ca.crt" -H "Authorization: Bearer $token" \
-		"https://127.0.0.1:$port/readyz" >/dev/null 2>&1
+		"$(api_url "$1")/readyz" >/dev/null 2>&1
 }
 
 cmd_start() {
 	check_dir "${1:-}" start
+	# Everything below, PID files aside, must see the namespace's network:
+	# run again inside it (nsenter --net keeps the machine's /sys and /run).
+	if [ -n "$API_NETNS" ] && [ "${BULKHEAD_APISERVER_IN_NETNS:-}" != "$API_NETNS" ]; then
+		[ -e "/run/netns/$API_NETNS" ] || die "no network namespace $API_NETNS"
+		exec nsenter --net="/run/netns/$API_NETNS" \
+			env BULKHEAD_APISERVER_IN_NETNS="$API_NETNS" "$0" start "$1"
+	fi
 	local dir
 	mkdir -p "$1"
 	dir=$(cd "$1" && pwd)
@@ -332,6 +349,9 @@ cmd_start() {
 		echo "$dir/kubeconfig"; return 0
 	fi
 	[ -x "$APISERVER_BIN" ] && [ -x "$ETCD_BIN" ] || die "not built: run $0 build"
+	# An address the server binds to goes into its certificate and
+	# kubeconfig as is: a dotted quad only.
+	[[ $API_ADDR =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "BULKHEAD_APISERVER_ADDR=$API_ADDR: not an IPv4 address"
 	# Clean up whatever a previous failed start left.
 	stop_one "$dir/kube-apiserver.pid" kube-apiserver
 	stop_one "$dir/etcd.pid" etcd
@@ -344,8 +364,10 @@ cmd_start() {
 	read -r etcd_port peer_port api_port <<<"$(free_ports 3)"
 	echo "$api_port" >"$dir/apiserver.port"
 	echo "$etcd_port" >"$dir/etcd.port"
+	echo "$API_ADDR" >"$dir/apiserver.addr"
 
-	# PKI: self-signed CA, serving cert for 127.0.0.1/localhost, SA key pair.
+	# PKI: self-signed CA, serving cert for 127.0.0.1/localhost and the
+	# bind address, SA key pair.
 	(
 		cd "$dir"
 		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=bulkhead-test-ca" \
@@ -354,7 +376,7 @@ cmd_start() {
 			-keyout apiserver.key -out apiserver.csr 2>/dev/null
 		printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=digitalSignature,keyEncipherment" \
 			"extendedKeyUsage=serverAuth" \
-			"subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" \
+			"subjectAltName=IP:127.0.0.1,IP:$API_ADDR,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" \
 			>apiserver.ext
 		openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
 			-extfile apiserver.ext -out apiserver.crt 2>/dev/null
@@ -372,7 +394,7 @@ kind: Config
 clusters:
 - name: bulkhead-test
   cluster:
-    server: https://127.0.0.1:$api_port
+    server: https://$API_ADDR:$api_port
     certificate-authority: $dir/ca.crt
 users:
 - name: bulkhead-admin
@@ -401,7 +423,7 @@ EOF
 
 	setsid "$APISERVER_BIN" \
 		--etcd-servers "http://127.0.0.1:$etcd_port" \
-		--bind-address 127.0.0.1 --secure-port "$api_port" --insecure-port 0 \
+		--bind-address "$API_ADDR" --secure-port "$api_port" --insecure-port 0 \
 		--tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
 		--client-ca-file "$dir/ca.crt" \
 		--token-auth-file "$dir/tokens.csv" \
@@ -428,7 +450,7 @@ EOF
 		fi
 		sleep 0.5
 	done
-	log "ready in $((SECONDS - t0))s on https://127.0.0.1:$api_port"
+	log "ready in $((SECONDS - t0))s on $(api_url "$dir")"
 	trap - EXIT
 	echo "$dir/kubeconfig"
 }
@@ -450,7 +472,7 @@ cmd_env() {
 	dir=$(cd "$1" 2>/dev/null && pwd) || die "no such DIR: $1"
 	[ -s "$dir/apiserver.port" ] && [ -s "$dir/token" ] || die "$dir: not started"
 	echo "KUBECONFIG=$dir/kubeconfig"
-	echo "APISERVER=https://127.0.0.1:$(cat "$dir/apiserver.port")"
+	echo "APISERVER=$(api_url "$dir")"
 	echo "TOKEN=$(cat "$dir/token")"
 	echo "CACERT=$dir/ca.crt"
 }
