@@ -25,7 +25,7 @@ run ns create shop team=shop
 run ns create data team=data
 run pod create shop/frontend --node n1 --label app=frontend --port http:80/tcp
 run pod create shop/backend --node n2 --label app=backend --port http:80/tcp --port metrics:9090/tcp
-run pod create data/db --node n2 --label app=db --port pg:5432/tcp
+run pod create data/db --node n2 --label app=db --port pg:5432/tcp --port http:80/tcp
 run pod create shop/debug --node n1 --label app=debug --port http:80/tcp
 echo
 "$SIM" kubectl get pods -A -o wide 2>/dev/null | cut -c1-100 || true
@@ -37,7 +37,6 @@ show() {	# show PORT: the matrix on one port
 
 say "No NetworkPolicy yet: everything reaches everything (Kubernetes' default)"
 show 80
-show 5432
 
 policy() {	# policy FILE TITLE
 	say "$2"
@@ -73,6 +72,8 @@ spec:
 YAML
 policy "$P/db.yaml" "Policy 1: only the backend (namespace shop) may reach the database, on its named port 'pg'"
 show 5432
+echo "(only data/db listens on 5432; its port 80 is now closed to everyone:)"
+show 80
 
 cat >"$P/backend.yaml" <<'YAML'
 apiVersion: networking.k8s.io/v1
