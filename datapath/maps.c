@@ -140,19 +140,42 @@ void dp_maps_close(struct dp_maps *m)
 	}
 }
 
+/* Maps keyed by one IPv4 address (endpoints, tunnel): one writer and one
+ * deleter serve both. what names the entry in messages. */
+static int ip_keyed_put(int fd, __be32 ip, const void *val, const char *what,
+			const char *map, struct dp_err *err)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (bpf_map_update_elem(fd, &ip, val, BPF_ANY) == 0)
+		return 0;
+	/* E2BIG: the map is full. */
+	return dp_errorf(err, -errno, "write %s %s to map %s: %s", what,
+			 ip_str(ip, a), map, strerror(errno));
+}
+
+/* Succeeds when the entry is already gone. */
+static int ip_keyed_del(int fd, __be32 ip, const char *what, const char *map,
+			struct dp_err *err)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (bpf_map_delete_elem(fd, &ip) == 0 || errno == ENOENT)
+		return 0;
+	return dp_errorf(err, -errno, "delete %s %s from map %s: %s", what,
+			 ip_str(ip, a), map, strerror(errno));
+}
+
+_Static_assert(sizeof(struct bh_endpoint_key) == sizeof(__be32) &&
+	       sizeof(struct bh_tunnel_key) == sizeof(__be32),
+	       "endpoint and tunnel keys are one address");
+
 /* Endpoints: one entry per local pod address. */
 
 int dp_endpoint_put(const struct dp_maps *m, __be32 ip,
 		    const struct bh_endpoint *ep, struct dp_err *err)
 {
-	struct bh_endpoint_key key = { .ip4 = ip };
-	char a[INET_ADDRSTRLEN];
-
-	if (bpf_map_update_elem(m->endpoints, &key, ep, BPF_ANY) == 0)
-		return 0;
-	/* E2BIG: the map is full. */
-	return dp_errorf(err, -errno, "write endpoint %s to map %s: %s",
-			 ip_str(ip, a), BH_MAP_ENDPOINTS, strerror(errno));
+	return ip_keyed_put(m->endpoints, ip, ep, "endpoint", BH_MAP_ENDPOINTS, err);
 }
 
 int dp_endpoint_get(const struct dp_maps *m, __be32 ip, struct bh_endpoint *ep)
@@ -166,13 +189,7 @@ int dp_endpoint_get(const struct dp_maps *m, __be32 ip, struct bh_endpoint *ep)
 
 int dp_endpoint_del(const struct dp_maps *m, __be32 ip, struct dp_err *err)
 {
-	struct bh_endpoint_key key = { .ip4 = ip };
-	char a[INET_ADDRSTRLEN];
-
-	if (bpf_map_delete_elem(m->endpoints, &key) == 0 || errno == ENOENT)
-		return 0;
-	return dp_errorf(err, -errno, "delete endpoint %s from map %s: %s",
-			 ip_str(ip, a), BH_MAP_ENDPOINTS, strerror(errno));
+	return ip_keyed_del(m->endpoints, ip, "endpoint", BH_MAP_ENDPOINTS, err);
 }
 
 /* ipcache: an LPM trie. The kernel compares only the first prefixlen bits,
@@ -267,24 +284,12 @@ int dp_ipcache_foreach(const struct dp_maps *m,
 int dp_tunnel_put(const struct dp_maps *m, __be32 node_ip,
 		  const struct bh_tunnel_value *v, struct dp_err *err)
 {
-	struct bh_tunnel_key key = { .node_ip = node_ip };
-	char a[INET_ADDRSTRLEN];
-
-	if (bpf_map_update_elem(m->tunnel, &key, v, BPF_ANY) == 0)
-		return 0;
-	return dp_errorf(err, -errno, "write node %s to map %s: %s",
-			 ip_str(node_ip, a), BH_MAP_TUNNEL, strerror(errno));
+	return ip_keyed_put(m->tunnel, node_ip, v, "node", BH_MAP_TUNNEL, err);
 }
 
 int dp_tunnel_del(const struct dp_maps *m, __be32 node_ip, struct dp_err *err)
 {
-	struct bh_tunnel_key key = { .node_ip = node_ip };
-	char a[INET_ADDRSTRLEN];
-
-	if (bpf_map_delete_elem(m->tunnel, &key) == 0 || errno == ENOENT)
-		return 0;
-	return dp_errorf(err, -errno, "delete node %s from map %s: %s",
-			 ip_str(node_ip, a), BH_MAP_TUNNEL, strerror(errno));
+	return ip_keyed_del(m->tunnel, node_ip, "node", BH_MAP_TUNNEL, err);
 }
 
 /* A hash walk restarts when the key it continues from goes; bounded like
