@@ -1,6 +1,8 @@
 /* What the daemon serves over HTTP: /healthz for probes, /metrics in
- * the Prometheus text format (names documented in the README), and /status
- * for tools that wait for a change to be enforced. */
+ * the Prometheus text format (names documented in the README), /status
+ * for tools that wait for a change to be enforced, and /endpoints and
+ * /identities, the names bulkhead-ctl puts on the maps' numbers. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -210,6 +212,67 @@ out:
 	return rc;
 }
 
+/* [{"ip":..,"namespace":..,"pod":..,"containerID":..,"ifname":..,
+ * "hostIfname":..,"identity":N}]: the endpoints the plugin registered. */
+static json_t *endpoints_json(const struct daemon *d)
+{
+	json_t *arr = json_array();
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; arr && strmap_next(&d->eps.by_key, &i, &key, &val);) {
+		const struct endpoint *ep = val;
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &ep->ip, ip, sizeof(ip));
+		if (json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}",
+				"ip", ip, "namespace", ep->ns, "pod", ep->pod,
+				"containerID", ep->container_id, "ifname", ep->ifname,
+				"hostIfname", ep->host_ifname,
+				"identity", (json_int_t)ep->identity)) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* [{"id":N,"labels":{..}}]: the cluster identities this node knows. */
+static json_t *identities_json(const struct daemon *d)
+{
+	json_t *arr = json_array();
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; arr && strmap_next(&d->ids.by_id, &i, &key, &val);) {
+		const struct identity *id = val;
+
+		if (json_array_append_new(arr, json_pack("{s:I, s:o}",
+				"id", (json_int_t)id->id,
+				"labels", labels_to_json(&id->labels))) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* Writes a document built above; 500 when it could not be built. */
+static int json_page(json_t *j, FILE *body, const char **ctype)
+{
+	int rc;
+
+	if (!j) {
+		fputs("out of memory\n", body);
+		return 500;
+	}
+	*ctype = "application/json";
+	rc = json_dumpf(j, body, JSON_COMPACT);
+	fputc('\n', body);
+	json_decref(j);
+	return rc == 0 ? 200 : 500;
+}
+
 int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype)
 {
 	struct daemon *d = ctx;
@@ -230,6 +293,10 @@ int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype)
 		fputs("out of memory\n", body);
 		return 500;
 	}
-	fputs("not found: try /healthz, /metrics or /status\n", body);
+	if (strcmp(path, "/endpoints") == 0)
+		return json_page(endpoints_json(d), body, ctype);
+	if (strcmp(path, "/identities") == 0)
+		return json_page(identities_json(d), body, ctype);
+	fputs("not found: try /healthz, /metrics, /status, /endpoints or /identities\n", body);
 	return 404;
 }

@@ -183,12 +183,8 @@ else
 	t_like "$rc $out" '^1 .*SCTP is not available' "pod create with an SCTP port is refused"
 	t_is "$(sim kubectl -n x get pods -o name | grep -c 'pod/s$')" 0 "and makes no Pod"
 fi
-if [ -x "$BULKHEAD_BUILD/bulkhead-ctl" ]; then
-	t_ok "ctl n1 runs bulkhead-ctl" sim ctl n1 --help
-else
-	out=$(sim ctl n1 status 2>&1) && rc=0 || rc=$?
-	t_like "$rc $out" '^2 .*not available yet' "ctl without bulkhead-ctl says it is not available yet"
-fi
+t_like "$(sim ctl n1 endpoint list -o json | jq -r '[.[] | "\(.namespace)/\(.pod)"] | join(" ")')" \
+	'x/a' "ctl n1 runs bulkhead-ctl on n1's datapath and daemon"
 
 # --- a second cluster beside the first ----------------------------------------
 t_ok "a second cluster comes up beside the first" \

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "bulkhead/pin.h"
+#include "datapath/format.h"
 #include "datapath/loader.h"
 #include "datapath/maps.h"
 #include "datapath/names.h"
@@ -203,81 +204,13 @@ static int parse_on_off(const char *what, const char *s, bool *out)
 	return bad("%s: '%s' is neither on nor off", what, s);
 }
 
-/* --- endpoint flags ------------------------------------------------------ */
-
-static const struct {
-	__u32 bit;
-	const char *name;
-} ep_flag_names[] = {
-	{ BH_EP_F_ENFORCE_EGRESS, "egress" },
-	{ BH_EP_F_ENFORCE_INGRESS, "ingress" },
-	{ BH_EP_F_AUDIT, "audit" },
-};
-
-#define N_EP_FLAGS (sizeof(ep_flag_names) / sizeof(ep_flag_names[0]))
-
-/* "egress,audit" or "none"; unknown bits as a hex remainder. */
-static const char *ep_flags_str(__u32 flags, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < N_EP_FLAGS; i++) {
-		if (!(flags & ep_flag_names[i].bit))
-			continue;
-		off += (size_t)snprintf(buf + off, len - off, "%s%s",
-					off ? "," : "", ep_flag_names[i].name);
-		flags &= ~ep_flag_names[i].bit;
-		if (off >= len)
-			return buf;
-	}
-	if (flags)
-		snprintf(buf + off, len - off, "%s0x%x", off ? "," : "", flags);
-	else if (off == 0)
-		snprintf(buf, len, "none");
-	return buf;
-}
+/* --- words -------------------------------------------------------------- */
 
 static int parse_ep_flags(const char *s, __u32 *out)
 {
-	const char *p = s;
-
-	*out = 0;
-	if (strcmp(s, "none") == 0)
+	if (dp_ep_flags_parse(s, out) == 0)
 		return 0;
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		size_t i;
-
-		for (i = 0; i < N_EP_FLAGS; i++)
-			if (strlen(ep_flag_names[i].name) == n &&
-			    strncmp(ep_flag_names[i].name, p, n) == 0)
-				break;
-		if (i == N_EP_FLAGS)
-			return bad("flags: '%.*s' in '%s' is not egress, ingress, audit or none",
-				   (int)n, p, s);
-		*out |= ep_flag_names[i].bit;
-		p += n;
-		if (*p == ',' && *++p == '\0')
-			return bad("flags: '%s' ends with a comma", s);
-	}
-	return 0;
-}
-
-static const char *mac_str(const __u8 *mac, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-		 mac[2], mac[3], mac[4], mac[5]);
-	return buf;
-}
-
-/* A number's word, or the number when it has none. */
-static const char *word(const char *name, unsigned int v, char *buf, size_t len)
-{
-	if (name)
-		return name;
-	snprintf(buf, len, "%u", v);
-	return buf;
+	return bad("flags: '%s' is not a list of egress, ingress, audit, or none", s);
 }
 
 /* --- the maps ------------------------------------------------------------ */
@@ -403,9 +336,9 @@ static int cmd_ep_get(struct ctx *c, int argc, char **argv)
 	if ((rc = open_maps(c)) || (rc = endpoint_read(c, ip, argv[0], &ep)))
 		return rc;
 	printf("ifindex=%u identity=%u flags=%s mac=%s host_mac=%s\n",
-	       ep.ifindex, ep.identity, ep_flags_str(ep.flags, fl, sizeof(fl)),
-	       mac_str(ep.mac, mac, sizeof(mac)),
-	       mac_str(ep.host_mac, hmac, sizeof(hmac)));
+	       ep.ifindex, ep.identity, dp_ep_flags_str(ep.flags, fl, sizeof(fl)),
+	       dp_mac_str(ep.mac, mac, sizeof(mac)),
+	       dp_mac_str(ep.host_mac, hmac, sizeof(hmac)));
 	return 0;
 }
 
@@ -472,7 +405,7 @@ static int cmd_ep_list(struct ctx *c, int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		printf("%s %u %u %s\n", inet_ntop(AF_INET, &rows[i].ip, a, sizeof(a)),
 		       rows[i].ep.ifindex, rows[i].ep.identity,
-		       ep_flags_str(rows[i].ep.flags, fl, sizeof(fl)));
+		       dp_ep_flags_str(rows[i].ep.flags, fl, sizeof(fl)));
 out:
 	free(rows);
 	return rc;
@@ -814,9 +747,9 @@ static int cmd_policy_list(struct ctx *c, int argc, char **argv)
 		snprintf(rem, sizeof(rem), "%u", k->remote_id);
 		printf("%u %s %s %s %s %s %u %llu\n", k->local_id,
 		       k->remote_id == BH_POLICY_ANY_ID ? "any" : rem,
-		       word(dp_dir_name(k->dir), k->dir, dir, sizeof(dir)),
+		       dp_word(dp_dir_name(k->dir), k->dir, dir, sizeof(dir)),
 		       k->prefixlen < BH_POLICY_PLEN_ANY_PORT ? "any" :
-		       word(dp_proto_name(k->proto), k->proto, proto, sizeof(proto)),
+		       dp_word(dp_proto_name(k->proto), k->proto, proto, sizeof(proto)),
 		       port_str(k, port, sizeof(port)), action_str(&e[i].val),
 		       e[i].val.rule_id, (unsigned long long)e[i].val.packets);
 	}
@@ -946,9 +879,9 @@ static int cmd_counters(struct ctx *c, int argc, char **argv)
 				if (!x->packets && !x->bytes)
 					continue;
 				printf("%s %s %s %llu %llu\n",
-				       word(dp_verdict_name(v), v, b1, sizeof(b1)),
-				       word(dp_reason_name(r), r, b2, sizeof(b2)),
-				       word(dp_dir_name(d), d, b3, sizeof(b3)),
+				       dp_word(dp_verdict_name(v), v, b1, sizeof(b1)),
+				       dp_word(dp_reason_name(r), r, b2, sizeof(b2)),
+				       dp_word(dp_dir_name(d), d, b3, sizeof(b3)),
 				       (unsigned long long)x->packets,
 				       (unsigned long long)x->bytes);
 			}
@@ -978,14 +911,7 @@ static int cmd_budget(struct ctx *c, int argc, char **argv)
 
 static const char *ct_state_str(unsigned int s, char *buf, size_t len)
 {
-	static const char *const names[] = {
-		[BH_CT_NEW] = "new",
-		[BH_CT_ESTABLISHED] = "established",
-		[BH_CT_CLOSING] = "closing",
-	};
-
-	return word(s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL,
-		    s, buf, len);
+	return dp_word(dp_ct_state_name(s), s, buf, len);
 }
 
 static int64_t mono_ns(void)
@@ -1005,7 +931,7 @@ static int ct_print(const struct bh_ct_key *k, const struct bh_ct_value *v,
 	int64_t left = (int64_t)v->expires_ns - *(const int64_t *)arg;
 
 	printf("%s %s:%u %s:%u orig=%c %s %u %u %u %u %llu %llu %lld\n",
-	       word(dp_proto_name(k->proto), k->proto, p, sizeof(p)),
+	       dp_word(dp_proto_name(k->proto), k->proto, p, sizeof(p)),
 	       inet_ntop(AF_INET, &k->addr_a, a, sizeof(a)), ntohs(k->port_a),
 	       inet_ntop(AF_INET, &k->addr_b, b, sizeof(b)), ntohs(k->port_b),
 	       v->flags & BH_CT_F_ORIG_A ? 'a' : 'b',
@@ -1105,9 +1031,9 @@ static void event_print(const struct bh_event *e)
 	       inet_ntop(AF_INET, &e->saddr, sa, sizeof(sa)),
 	       inet_ntop(AF_INET, &e->daddr, da, sizeof(da)),
 	       ntohs(e->sport), ntohs(e->dport), e->proto,
-	       word(dp_dir_name(e->dir), e->dir, d, sizeof(d)),
-	       word(dp_verdict_name(e->verdict), e->verdict, v, sizeof(v)),
-	       word(dp_reason_name(e->reason), e->reason, r, sizeof(r)),
+	       dp_word(dp_dir_name(e->dir), e->dir, d, sizeof(d)),
+	       dp_word(dp_verdict_name(e->verdict), e->verdict, v, sizeof(v)),
+	       dp_word(dp_reason_name(e->reason), e->reason, r, sizeof(r)),
 	       e->rule_id, e->ifindex, e->len);
 	/* Tests read us through a pipe, line by line, while we run. */
 	fflush(stdout);
