@@ -12,6 +12,7 @@ PARTS=(
 	bench-cni.sh
 	bench-datapath.sh
 	bench-policyd.sh
+	bench-overlay.sh
 )
 
 if [ "$(id -u)" -ne 0 ]; then
