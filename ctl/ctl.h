@@ -47,6 +47,9 @@ int daemon_get(const struct ctl *c, const char *path, char **body,
 /* The body of a GET that answers JSON, or NULL (daemon down, or not
  * JSON): callers then go without names. */
 json_t *daemon_get_json(const struct ctl *c, const char *path);
+/* GET PATH as a stream: the socket, read up to the body, on a 200;
+ * -errno or -EPROTO otherwise. */
+int daemon_stream(const struct ctl *c, const char *path);
 
 /* The commands: argv[0] is the first word after the command's name(s). */
 int cmd_status(struct ctl *c, int argc, char **argv);
@@ -60,10 +63,25 @@ int cmd_node_list(struct ctl *c, int argc, char **argv);
 int cmd_ct_list(struct ctl *c, int argc, char **argv);
 int cmd_ct_flush(struct ctl *c, int argc, char **argv);
 int cmd_drops(struct ctl *c, int argc, char **argv);
+int cmd_monitor(struct ctl *c, int argc, char **argv);
+int cmd_policy_get(struct ctl *c, int argc, char **argv);
+int cmd_trace(struct ctl *c, int argc, char **argv);
 
 /* identity.c: "host", "world", ... for a reserved number; NULL otherwise. */
 const char *ctl_reserved_identity(unsigned int id);
 /* ct.c / endpoint.c: parse an IPv4 address; CTL_USAGE with a message. */
 int ctl_parse_ip(const char *what, const char *s, __be32 *ip);
+/* endpoint.c: IP or NS/POD (through daemon_eps, the daemon's
+ * /endpoints) to an address; _find also reads its endpoints map entry.
+ * 0, or the exit status after a message. */
+int ctl_endpoint_addr(struct ctl *c, const char *arg, json_t *daemon_eps, __be32 *ip);
+int ctl_endpoint_find(struct ctl *c, const char *arg, json_t *daemon_eps,
+		      __be32 *ip, struct bh_endpoint *ep);
+/* "open", "enforced" or "audit": one direction (BH_EP_F_ENFORCE_*). */
+const char *ctl_enforcement(__u32 flags, __u32 bit);
+
+/* In the daemon's /identities answer, the labels of id (borrowed), or
+ * NULL. */
+json_t *ctl_identity_labels(json_t *ids, __u32 id);
 
 #endif

@@ -1,5 +1,6 @@
 /* A tiny HTTP/1.0 GET client for the daemon's loopback endpoint: one
- * request per connection, a bounded body, a deadline on every step. */
+ * request per connection, a bounded body, a deadline on every step; or
+ * the open socket of a stream (/events). */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 
 #define DAEMON_TIMEOUT_MS	3000
 #define DAEMON_MAX_RESPONSE	(8u << 20)	/* /metrics of a big node fits */
+#define DAEMON_MAX_HEAD		4096
 
 static long long now_ms(void)
 {
@@ -165,11 +167,10 @@ static int parse_response(char *resp, size_t len, char **body, size_t *blen)
 	return status;
 }
 
-int daemon_get(const struct ctl *c, const char *path, char **body, size_t *len)
+/* Connects and sends GET path: the socket, or -errno. */
+static int request(const struct ctl *c, const char *path, long long deadline)
 {
-	long long deadline = now_ms() + DAEMON_TIMEOUT_MS;
-	char req[512], *resp = NULL;
-	size_t rlen = 0;
+	char req[512];
 	int fd, rc, n;
 
 	n = snprintf(req, sizeof(req),
@@ -181,8 +182,24 @@ int daemon_get(const struct ctl *c, const char *path, char **body, size_t *len)
 	if (fd < 0)
 		return fd;
 	rc = send_all(fd, req, (size_t)n, deadline);
-	if (rc == 0)
-		rc = recv_all(fd, &resp, &rlen, deadline);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int daemon_get(const struct ctl *c, const char *path, char **body, size_t *len)
+{
+	long long deadline = now_ms() + DAEMON_TIMEOUT_MS;
+	char *resp = NULL;
+	size_t rlen = 0;
+	int fd, rc;
+
+	fd = request(c, path, deadline);
+	if (fd < 0)
+		return fd;
+	rc = recv_all(fd, &resp, &rlen, deadline);
 	close(fd);
 	if (rc < 0)
 		return rc;
@@ -204,4 +221,52 @@ json_t *daemon_get_json(const struct ctl *c, const char *path)
 	j = json_loadb(body, len, 0, NULL);
 	free(body);
 	return j;
+}
+
+/* Reads the response head a byte at a time, so not one byte of the body
+ * is taken from the socket: the head is small and read once. */
+static int recv_head(int fd, char *head, size_t cap, long long deadline)
+{
+	size_t len = 0;
+
+	while (len < 4 || memcmp(head + len - 4, "\r\n\r\n", 4) != 0) {
+		ssize_t n;
+
+		if (len + 1 == cap)
+			return -EPROTO;
+		n = recv(fd, head + len, 1, 0);
+		if (n < 0 && errno == EAGAIN) {
+			int rc = wait_fd(fd, POLLIN, deadline);
+
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPROTO;
+		len++;
+	}
+	head[len] = '\0';
+	return 0;
+}
+
+int daemon_stream(const struct ctl *c, const char *path)
+{
+	long long deadline = now_ms() + DAEMON_TIMEOUT_MS;
+	char head[DAEMON_MAX_HEAD];
+	int fd, rc;
+
+	fd = request(c, path, deadline);
+	if (fd < 0)
+		return fd;
+	rc = recv_head(fd, head, sizeof(head), deadline);
+	if (rc == 0 && (strncmp(head, "HTTP/1.", 7) != 0 || atoi(head + 9) != 200))
+		rc = -EPROTO;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
 }

@@ -33,7 +33,7 @@ static json_t *named(json_t *daemon_eps, const char *ip)
 	return NULL;
 }
 
-static const char *enforcement(__u32 flags, __u32 bit)
+const char *ctl_enforcement(__u32 flags, __u32 bit)
 {
 	if (!(flags & bit))
 		return "open";
@@ -41,17 +41,17 @@ static const char *enforcement(__u32 flags, __u32 bit)
 }
 
 static json_t *endpoint_row(__be32 ip, const struct bh_endpoint *ep,
-			    json_t *daemon_eps)
+			    json_t *daemon_eps, json_t *ids)
 {
 	char mac[18], fl[64];
 	json_t *row = json_pack("{s:o, s:I, s:s, s:I, s:s, s:s, s:s}",
 				"ip", out_ip(ip), "ifindex", (json_int_t)ep->ifindex,
 				"mac", dp_mac_str(ep->mac, mac, sizeof(mac)),
 				"identity", (json_int_t)ep->identity,
-				"egress", enforcement(ep->flags, BH_EP_F_ENFORCE_EGRESS),
-				"ingress", enforcement(ep->flags, BH_EP_F_ENFORCE_INGRESS),
+				"egress", ctl_enforcement(ep->flags, BH_EP_F_ENFORCE_EGRESS),
+				"ingress", ctl_enforcement(ep->flags, BH_EP_F_ENFORCE_INGRESS),
 				"flags", dp_ep_flags_str(ep->flags, fl, sizeof(fl)));
-	json_t *d;
+	json_t *d, *l;
 	static const char *const names[] = {
 		"namespace", "pod", "containerID", "ifname", "hostIfname", NULL
 	};
@@ -64,6 +64,8 @@ static json_t *endpoint_row(__be32 ip, const struct bh_endpoint *ep,
 
 		json_object_set_new(row, names[i], v ? json_incref(v) : json_null());
 	}
+	l = ctl_identity_labels(ids, ep->identity);
+	json_object_set_new(row, "labels", l ? json_incref(l) : json_null());
 	return row;
 }
 
@@ -116,7 +118,7 @@ static const char *const columns[] = {
 
 int cmd_endpoint_list(struct ctl *c, int argc, char **argv)
 {
-	json_t *rows = NULL, *daemon_eps = NULL;
+	json_t *rows = NULL, *daemon_eps = NULL, *ids = NULL;
 	__be32 *ips = NULL;
 	size_t n = 0;
 	int rc;
@@ -125,6 +127,7 @@ int cmd_endpoint_list(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_maps(c)) || (rc = endpoint_keys(c, &ips, &n)))
 		return rc;
 	daemon_eps = daemon_get_json(c, "/endpoints");
+	ids = daemon_get_json(c, "/identities");
 	rows = json_array();
 	for (size_t i = 0; rows && i < n; i++) {
 		struct bh_endpoint ep;
@@ -132,7 +135,7 @@ int cmd_endpoint_list(struct ctl *c, int argc, char **argv)
 		/* Gone since the walk: not an endpoint any more. */
 		if (dp_endpoint_get(&c->maps, ips[i], &ep) < 0)
 			continue;
-		if ((rc = out_append(rows, endpoint_row(ips[i], &ep, daemon_eps))))
+		if ((rc = out_append(rows, endpoint_row(ips[i], &ep, daemon_eps, ids))))
 			goto out;
 	}
 	rc = out_rows(c, rows, columns);
@@ -140,6 +143,7 @@ int cmd_endpoint_list(struct ctl *c, int argc, char **argv)
 out:
 	json_decref(rows);
 	json_decref(daemon_eps);
+	json_decref(ids);
 	free(ips);
 	return rc;
 }
@@ -166,32 +170,46 @@ static int pod_ip(struct ctl *c, const char *name, json_t *daemon_eps, __be32 *i
 	return ctl_fail(CTL_FAIL, "no endpoint for pod %s on this node", name);
 }
 
+int ctl_endpoint_addr(struct ctl *c, const char *arg, json_t *daemon_eps, __be32 *ip)
+{
+	if (!strchr(arg, '/'))
+		return ctl_parse_ip("endpoint", arg, ip);
+	return pod_ip(c, arg, daemon_eps, ip);
+}
+
+int ctl_endpoint_find(struct ctl *c, const char *arg, json_t *daemon_eps,
+		      __be32 *ip, struct bh_endpoint *ep)
+{
+	int rc = ctl_endpoint_addr(c, arg, daemon_eps, ip);
+
+	if (rc)
+		return rc;
+	rc = dp_endpoint_get(&c->maps, *ip, ep);
+	if (rc == -ENOENT)
+		return ctl_fail(CTL_FAIL, "no endpoint %s in map %s", arg, BH_MAP_ENDPOINTS);
+	if (rc < 0)
+		return ctl_fail(CTL_FAIL, "read endpoint %s: %s", arg, strerror(-rc));
+	return 0;
+}
+
 int cmd_endpoint_get(struct ctl *c, int argc, char **argv)
 {
-	json_t *daemon_eps = NULL;
+	json_t *daemon_eps = NULL, *ids = NULL;
 	struct bh_endpoint ep;
 	__be32 ip = 0;
 	int rc;
 
 	(void)argc;
+	/* A bad address is a usage error even where no datapath is. */
 	if (!strchr(argv[0], '/') && (rc = ctl_parse_ip("endpoint", argv[0], &ip)))
 		return rc;
 	if ((rc = ctl_open_maps(c)))
 		return rc;
 	daemon_eps = daemon_get_json(c, "/endpoints");
-	if (strchr(argv[0], '/') && (rc = pod_ip(c, argv[0], daemon_eps, &ip)))
-		goto out;
-	rc = dp_endpoint_get(&c->maps, ip, &ep);
-	if (rc == -ENOENT) {
-		rc = ctl_fail(CTL_FAIL, "no endpoint %s in map %s", argv[0], BH_MAP_ENDPOINTS);
-		goto out;
-	}
-	if (rc < 0) {
-		rc = ctl_fail(CTL_FAIL, "read endpoint %s: %s", argv[0], strerror(-rc));
-		goto out;
-	}
-	rc = out_object(c, endpoint_row(ip, &ep, daemon_eps));
-out:
+	ids = daemon_get_json(c, "/identities");
+	if (!(rc = ctl_endpoint_find(c, argv[0], daemon_eps, &ip, &ep)))
+		rc = out_object(c, endpoint_row(ip, &ep, daemon_eps, ids));
 	json_decref(daemon_eps);
+	json_decref(ids);
 	return rc;
 }

@@ -162,3 +162,17 @@ int cmd_identity_get(struct ctl *c, int argc, char **argv)
 	json_decref(rows);
 	return ctl_fail(CTL_FAIL, "no identity %llu known on this node", id);
 }
+
+json_t *ctl_identity_labels(json_t *ids, __u32 id)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(ids, i, e) {
+		json_t *n = json_object_get(e, "id"), *l = json_object_get(e, "labels");
+
+		if (json_is_integer(n) && json_integer_value(n) == (json_int_t)id)
+			return json_is_object(l) ? l : NULL;
+	}
+	return NULL;
+}

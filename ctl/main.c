@@ -40,8 +40,19 @@ static const struct command commands[] = {
 	  "bulkhead-ctl ct flush --ip 10.244.1.5" },
 	{ "drops", NULL, 0, 0, cmd_drops, "",
 	  "dropped packets by reason and direction", "bulkhead-ctl drops" },
+	{ "policy", "get", 1, 1, cmd_policy_get, "IP|NS/POD",
+	  "an endpoint's policy map entries, in words, with hit counts",
+	  "bulkhead-ctl policy get x/web-0 -o json" },
+	{ "trace", NULL, 3, 5, cmd_trace, "FROM TO PORT [--proto tcp|udp]",
+	  "the verdict a new connection would get, each way (sends nothing)",
+	  "bulkhead-ctl trace x/a x/web-0 80 --proto udp" },
 	{ "metrics", NULL, 0, 0, cmd_metrics, "",
 	  "the daemon's /metrics", "bulkhead-ctl metrics | grep bulkhead_ready" },
+	{ "monitor", NULL, 0, -1, cmd_monitor, "[--type T] [FILTERS]",
+	  "verdicts as they happen, from the daemon (exit 3 without it);\n"
+	  "      T: drop, allow or all; FILTERS: --from X, --to X (NS/POD,\n"
+	  "      identity or IP), --port P, --reason R, --count N, --timeout-ms N",
+	  "bulkhead-ctl monitor --type drop --to default/web-0" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -95,7 +106,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-36s %s\n      e.g. %s\n", name, k->help, k->example);
 	}
 	fputs("\nExit status: 0 ok, 1 not found or failed, 2 usage,\n"
-	      "3 no Bulkhead datapath on this node.\n", f);
+	      "3 no Bulkhead datapath on this node (monitor: no daemon).\n", f);
 }
 
 /* Takes the global options out of argv wherever they are; the rest

@@ -544,19 +544,47 @@ static const char *flow_pod_name(void *ctx, __be32 ip, char *buf, size_t len)
 	return buf;
 }
 
+/* The same object the flow log writes, as one line to each subscriber
+ * of /events (bulkhead-ctl monitor). */
+static void flow_publish(struct daemon *d, const json_t *j)
+{
+	char *line = json_dumps(j, JSON_COMPACT);
+
+	if (!line)
+		return;
+	http_server_publish(d->http, line, strlen(line));
+	free(line);
+}
+
 static void flow_event(void *ctx, const struct bh_event *ev)
 {
 	struct daemon *d = ctx;
 	struct dp_err err = { 0 };
+	bool streamed = http_server_has_subscribers(d->http);
 	json_t *j;
 
 	d->st.flow_events++;
-	if (!d->flowlog)
+	drop_table_count(&d->drops, ev);
+	if (!d->flowlog && !streamed)
 		return;
 	j = flow_event_json(ev, d->mono_to_real_ns, flow_pod_name, d);
-	if (!j || flowlog_write(d->flowlog, j, &err) < 0)
+	if (d->flowlog && (!j || flowlog_write(d->flowlog, j, &err) < 0))
 		d->st.flow_log_errors++;
+	if (j && streamed)
+		flow_publish(d, j);
 	json_decref(j);
+}
+
+/* The ring buffer has one reader, the daemon: /events hands its events
+ * on; every other path is metrics.c's. */
+static int daemon_http_routes(void *ctx, const char *path, FILE *body,
+			      const char **ctype)
+{
+	if (strcmp(path, "/events") == 0) {
+		*ctype = "application/x-ndjson";
+		return HTTP_STREAM;
+	}
+	return daemon_http(ctx, path, body, ctype);
 }
 
 static void events_readable(struct loop *l, int fd, uint32_t events, void *arg)
@@ -682,8 +710,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o,
 	if (rc < 0)
 		return rc;
 	if (o->metrics_addr && *o->metrics_addr) {
-		rc = http_server_open(d->loop, o->metrics_addr, daemon_http, d,
-				      &d->http, err);
+		rc = http_server_open(d->loop, o->metrics_addr,
+				      daemon_http_routes, d, &d->http, err);
 		if (rc < 0)
 			return rc;
 	}

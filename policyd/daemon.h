@@ -9,6 +9,7 @@
 
 #include "datapath/maps.h"
 #include "datapath/policy_map.h"
+#include "policyd/drops.h"
 #include "policyd/endpoint.h"
 #include "policyd/identity.h"
 #include "policyd/labels.h"
@@ -99,6 +100,7 @@ struct daemon {
 	struct event_reader *events;
 	struct flowlog *flowlog;
 	int64_t mono_to_real_ns;
+	struct drop_table drops;	/* top dropped pairs, for /drops */
 
 	/* What the daemon last wrote, to apply changes as differences. */
 	struct dp_policy_entry *policy;

@@ -1,9 +1,11 @@
 /* A minimal HTTP/1.1 server on the daemon's loop: one GET per connection,
- * the response built whole by the handler, written without blocking. */
+ * the response built whole by the handler, written without blocking; or,
+ * for a subscriber, a close-delimited body of the lines published. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -18,11 +20,16 @@
  * response: counted from the start of each, not reset by every byte, so a
  * client trickling bytes cannot hold one of the few slots for long. */
 #define HTTP_DEADLINE_MS 5000
+/* How far a subscriber may fall behind, in bytes queued (some hundreds of
+ * flow events); beyond it, lines are lost rather than the daemon held. */
+#define HTTP_STREAM_QUEUE (256u << 10)
+#define HTTP_STREAM_KERNEL (64 << 10)	/* and in the socket's buffer */
 
 enum conn_state {
 	CONN_READING,		/* request head not complete yet */
 	CONN_WRITING,		/* response partly sent */
 	CONN_DRAINING,		/* sent; reading what the client still sends */
+	CONN_STREAMING,		/* a subscriber: lines as they are published */
 };
 
 struct http_conn {
@@ -33,8 +40,11 @@ struct http_conn {
 	uint64_t timer;
 	size_t req_len;
 	char req[HTTP_MAX_REQUEST];
-	char *resp;
+	char *resp;		/* the response; a subscriber's queue */
 	size_t resp_len, sent;
+	size_t resp_cap;	/* a subscriber's queue only */
+	uint64_t lost;		/* lines a subscriber has not been told of */
+	bool want_out;		/* a subscriber's EPOLLOUT is on */
 };
 
 struct http_server {
@@ -44,6 +54,7 @@ struct http_server {
 	void *ctx;
 	struct http_conn *conns;
 	int nconns;
+	int nsubs;		/* of them, CONN_STREAMING */
 };
 
 static const char *status_words(int status)
@@ -76,6 +87,8 @@ static void conn_close(struct http_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	if (c->state == CONN_STREAMING)
+		s->nsubs--;
 	free(c->resp);
 	free(c);
 }
@@ -116,7 +129,9 @@ static void conn_drain(struct http_conn *c)
 	}
 }
 
-static void conn_write(struct http_conn *c)
+/* Sends what is queued, as far as the socket takes it; false when the
+ * connection failed (it is closed then). */
+static bool send_queued(struct http_conn *c)
 {
 	while (c->sent < c->resp_len) {
 		ssize_t n = send(c->fd, c->resp + c->sent, c->resp_len - c->sent,
@@ -125,13 +140,20 @@ static void conn_write(struct http_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;		/* EPOLLOUT brings us back */
+			return true;	/* EPOLLOUT brings us back */
 		if (n < 0) {
 			conn_close(c);
-			return;
+			return false;
 		}
 		c->sent += (size_t)n;
 	}
+	return true;
+}
+
+static void conn_write(struct http_conn *c)
+{
+	if (!send_queued(c) || c->sent < c->resp_len)
+		return;
 	shutdown(c->fd, SHUT_WR);
 	c->state = CONN_DRAINING;
 	if (loop_mod(c->srv->l, c->fd, EPOLLIN) < 0) {
@@ -176,6 +198,140 @@ static void respond_error(struct http_conn *c, int status)
 	respond(c, status, "text/plain", body, (size_t)n);
 }
 
+/* --- subscribers --------------------------------------------------------- */
+
+/* Room for len more bytes at the end of a subscriber's queue, or NULL
+ * when that would put it more than HTTP_STREAM_QUEUE behind. */
+static char *queue_reserve(struct http_conn *c, size_t len)
+{
+	size_t pending = c->resp_len - c->sent;
+	char *at;
+
+	if (len > HTTP_STREAM_QUEUE - pending)
+		return NULL;
+	if (c->sent && c->resp_len + len > c->resp_cap) {
+		memmove(c->resp, c->resp + c->sent, pending);
+		c->resp_len = pending;
+		c->sent = 0;
+	}
+	if (c->resp_len + len > c->resp_cap) {
+		size_t cap = c->resp_cap ? c->resp_cap : 4096;
+		char *p;
+
+		while (cap < c->resp_len + len)
+			cap *= 2;
+		p = realloc(c->resp, cap);
+		if (!p)
+			return NULL;
+		c->resp = p;
+		c->resp_cap = cap;
+	}
+	at = c->resp + c->resp_len;
+	c->resp_len += len;
+	return at;
+}
+
+/* Once its queue is empty, a subscriber that lost lines hears how many. */
+static bool queue_lost(struct http_conn *c)
+{
+	char line[48];
+	int n = snprintf(line, sizeof(line), "{\"lost\":%llu}\n",
+			 (unsigned long long)c->lost);
+	char *at = queue_reserve(c, (size_t)n);
+
+	if (!at)
+		return false;
+	memcpy(at, line, (size_t)n);
+	c->lost = 0;
+	return true;
+}
+
+/* Sends what the subscriber takes; watches for EPOLLOUT only while
+ * something waits, and for EPOLLIN always (to see it leave). */
+static void stream_write(struct http_conn *c)
+{
+	bool want_out;
+
+	for (;;) {
+		if (!send_queued(c))
+			return;
+		if (c->sent < c->resp_len || !c->lost || !queue_lost(c))
+			break;
+	}
+	want_out = c->sent < c->resp_len;
+	if (want_out == c->want_out)
+		return;
+	if (loop_mod(c->srv->l, c->fd, EPOLLIN | (want_out ? EPOLLOUT : 0)) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->want_out = want_out;
+}
+
+/* Makes c a subscriber: the head now, then lines as they are published,
+ * with no deadline (a quiet node may have nothing to say for hours). */
+static void stream_start(struct http_conn *c, const char *ctype)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+			 "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+			 ctype);
+	char *at;
+
+	if (c->srv->nsubs >= HTTP_MAX_SUBSCRIBERS) {
+		respond_error(c, 503);
+		return;
+	}
+	at = n > 0 && (size_t)n < sizeof(head) ? queue_reserve(c, (size_t)n) : NULL;
+	if (!at) {
+		respond_error(c, 500);
+		return;
+	}
+	memcpy(at, head, (size_t)n);
+	/* The queue above is the bound that counts: without this, the
+	 * kernel would grow the socket's buffer to megabytes for a
+	 * subscriber that does not read. */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ HTTP_STREAM_KERNEL },
+		   sizeof(int));
+	loop_timer_cancel(c->srv->l, c->timer);
+	c->timer = 0;
+	c->state = CONN_STREAMING;
+	c->srv->nsubs++;
+	stream_write(c);
+}
+
+bool http_server_has_subscribers(const struct http_server *s)
+{
+	return s && s->nsubs > 0;
+}
+
+void http_server_publish(struct http_server *s, const char *line, size_t len)
+{
+	struct http_conn *c, *next;
+
+	if (!s)
+		return;
+	for (c = s->conns; c; c = next) {
+		char *at;
+
+		next = c->next;		/* stream_write may close c */
+		if (c->state != CONN_STREAMING)
+			continue;
+		/* Once behind, a subscriber skips every line until it has
+		 * caught up and been told how many it missed: what it reads
+		 * stays in order. */
+		at = c->lost || len >= HTTP_STREAM_QUEUE ? NULL :
+			queue_reserve(c, len + 1);
+		if (!at) {
+			c->lost++;
+			continue;
+		}
+		memcpy(at, line, len);
+		at[len] = '\n';
+		stream_write(c);
+	}
+}
+
 /* The handler's answer for path, its body gathered in memory first so the
  * Content-Length is known. */
 static void respond_from_handler(struct http_conn *c, const char *path)
@@ -196,8 +352,12 @@ static void respond_from_handler(struct http_conn *c, const char *path)
 		respond_error(c, 500);
 		return;
 	}
-	if (status < 100 || status > 999 || !ctype || strpbrk(ctype, "\r\n"))
+	if (status != HTTP_STREAM && (status < 100 || status > 999))
+		status = 0;
+	if (!status || !ctype || strpbrk(ctype, "\r\n"))
 		respond_error(c, 500);
+	else if (status == HTTP_STREAM)
+		stream_start(c, ctype);
 	else
 		respond(c, status, ctype, body, body_len);
 	free(body);
@@ -280,7 +440,6 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l;
 	(void)fd;
-	(void)events;	/* errors and hangups show up in read or send */
 	switch (c->state) {
 	case CONN_READING:
 		conn_read(c);
@@ -290,6 +449,14 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 		break;
 	case CONN_DRAINING:
 		conn_drain(c);
+		break;
+	case CONN_STREAMING:
+		/* Write first: a client that closed fails the send, or shows
+		 * up as readable once nothing waits to be sent. */
+		if (events & EPOLLOUT)
+			stream_write(c);
+		else
+			conn_drain(c);
 		break;
 	}
 }

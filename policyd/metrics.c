@@ -1,7 +1,8 @@
 /* What the daemon serves over HTTP: /healthz for probes, /metrics in
  * the Prometheus text format (names documented in the README), /status
- * for tools that wait for a change to be enforced, and /endpoints and
- * /identities, the names bulkhead-ctl puts on the maps' numbers. */
+ * for tools that wait for a change to be enforced, /endpoints,
+ * /identities and /policies, the names bulkhead-ctl puts on the maps'
+ * numbers, and /drops, the most dropped pairs. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -184,13 +185,38 @@ static void metrics(struct daemon *d, FILE *f)
 	datapath_metrics(d, f);
 }
 
-/* {"ready":true,"node":"n1","applied":{"pod":"123",...}}: the kinds of
- * which a change has been applied, with the largest resourceVersion (a
- * string, as the API server writes them). */
+/* {"pod":{"connected":true,"lag_s":1.2},...}: the kinds watched (none
+ * in manifest mode); lag_s is null before a watch's first line. */
+static json_t *watch_json(struct daemon *d)
+{
+	uint64_t now = loop_now_ns();
+	json_t *out = json_object();
+
+	for (int k = 0; out && k < STORE_NKINDS; k++) {
+		struct kube_watch_stats s = { 0 };
+
+		if (!d->watch[k])
+			continue;
+		kube_watch_stats(d->watch[k], &s);
+		if (json_object_set_new(out, store_kind_name(k), json_pack("{s:b, s:o}",
+				"connected", kube_watch_connected(d->watch[k]),
+				"lag_s", s.last_event_ns ?
+					json_real((double)(now - s.last_event_ns) / 1e9) :
+					json_null())) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* {"ready":true,"node":"n1","applied":{"pod":"123",...},"watch":{..}}:
+ * the kinds of which a change has been applied, with the largest
+ * resourceVersion (a string, as the API server writes them). */
 static int status(struct daemon *d, FILE *f)
 {
-	json_t *j = json_pack("{s:b, s:s?, s:{}}", "ready", d->ready, "node",
-			      d->o.node, "applied");
+	json_t *j = json_pack("{s:b, s:s?, s:{}, s:o}", "ready", d->ready, "node",
+			      d->o.node, "applied", "watch", watch_json(d));
 	json_t *applied = json_object_get(j, "applied");
 	int rc = -1;
 
@@ -257,6 +283,27 @@ static json_t *identities_json(const struct daemon *d)
 	return arr;
 }
 
+/* [{"id":N,"namespace":..,"name":..}]: the NetworkPolicies this node
+ * holds, by the number their rule ids are made from. */
+static json_t *policies_json(const struct daemon *d)
+{
+	json_t *arr = json_array();
+	const char *key;
+	void *val;
+
+	for (size_t i = 0; arr && strmap_next(&d->store.policies, &i, &key, &val);) {
+		const struct policy *p = val;
+
+		if (json_array_append_new(arr, json_pack("{s:I, s:s?, s:s?}",
+				"id", (json_int_t)p->np.id, "namespace", p->np.ns,
+				"name", p->np.name)) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 /* Writes a document built above; 500 when it could not be built. */
 static int json_page(json_t *j, FILE *body, const char **ctype)
 {
@@ -297,6 +344,12 @@ int daemon_http(void *ctx, const char *path, FILE *body, const char **ctype)
 		return json_page(endpoints_json(d), body, ctype);
 	if (strcmp(path, "/identities") == 0)
 		return json_page(identities_json(d), body, ctype);
-	fputs("not found: try /healthz, /metrics, /status, /endpoints or /identities\n", body);
+	if (strcmp(path, "/policies") == 0)
+		return json_page(policies_json(d), body, ctype);
+	if (strcmp(path, "/drops") == 0)
+		return json_page(drop_table_json(&d->drops, DROP_PAIRS_TOP, loop_now_ns()),
+				 body, ctype);
+	fputs("not found: try /healthz, /metrics, /status, /endpoints, /identities, "
+	      "/policies or /drops\n", body);
 	return 404;
 }

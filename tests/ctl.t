@@ -59,6 +59,7 @@ t_like "$table" "$B +x +b +$ID_B " "and a row per pod"
 out=$(ctl endpoint get "$B")
 t_is "$(jq -r '[.pod, .identity, .hostIfname != null, (.mac | test("^([0-9a-f]{2}:){5}[0-9a-f]{2}$"))] | @tsv' <<<"$out")" \
 	"$(printf 'b\t%s\ttrue\ttrue' "$ID_B")" "endpoint get IP: the pod, its identity, veth and MAC"
+t_is "$(jq -r '.labels.role' <<<"$out")" "server" "and its identity's labels"
 t_is "$(ctl endpoint get x/b | jq -r .ip)" "$B" "endpoint get NS/POD: the same endpoint"
 ctl endpoint get x/nope >/dev/null 2>&1
 t_is "$?" 1 "endpoint get of an unknown pod exits 1"
@@ -103,9 +104,31 @@ YAML
 blocked "${POD_NETNS[x/a]}" "$B" 80 "a default-deny policy blocks x/a -> x/b"
 out=$(ctl drops)
 t_ok "drops: drop_policy_default on ingress counted" \
-	jq -e '.[] | select(.reason == "drop_policy_default" and .direction == "ingress") | .packets >= 1' <<<"$out"
+	jq -e '.counters[] | select(.reason == "drop_policy_default" and .direction == "ingress") | .packets >= 1' <<<"$out"
 t_is "$(ctl endpoint get x/b | jq -r .ingress)" enforced "endpoint get: x/b's ingress is now enforced"
 t_like "$(ctl metrics)" 'bulkhead_ready 1' "metrics: the daemon's /metrics"
+
+# --- top dropped pairs, watches, attached interfaces ----------------------------
+# The daemon counts pairs from the verdict events it reads (rate-limited by
+# the datapath): the denied probe's retries count at least once.
+out=$(ctl drops)
+t_is "$(jq -r --argjson a "$ID_A" --argjson b "$ID_B" \
+	'.top_pairs[] | select(.src_identity == $a and .dst_identity == $b) | [.proto, .port, .last_reason, .count >= 1, .dst_labels.role] | @tsv' <<<"$out")" \
+	"$(printf 'tcp\t80\tdrop_policy_default\ttrue\tserver')" \
+	"drops: the top pairs hold x/a -> x/b TCP 80, its reason, a count and labels"
+t_is "$(jq -r .top_pairs_from <<<"$out")" "sampled events" "drops: and say the pairs come from sampled events"
+table=$("${PD_NET[@]}" "$CTL" --bpffs-root "$BPFFS" --daemon "$PD_METRICS" drops)
+t_like "$table" 'SRC_IDENTITY +SRC_LABELS +DST_IDENTITY +DST_LABELS +PROTO +PORT +COUNT +LAST_REASON' \
+	"drops as a table: the top pairs' header"
+t_like "$(grep -E "^$ID_A " <<<"$table")" "^$ID_A +.* +$ID_B +.* +tcp +80 +[0-9]+ +drop_policy_default\$" \
+	"and the pair's row"
+out=$(ctl status)
+# Manifest mode runs no watches: the daemon reports an empty object.
+t_is "$(jq -c .daemon.watch <<<"$out")" '{}' "status: no watches in manifest mode"
+veths=$(for p in x/a x/b; do ctl endpoint get "$p" | jq -r .hostIfname; done | sort)
+t_is "$(jq -r '.attached[] | select(.ifname != "bh_vxlan") | "\(.ifname) \(.ok)"' <<<"$out" | sort)" \
+	"$(sed 's/$/ true/' <<<"$veths")" "status: attached on both pods' host veths"
+t_is "$(jq -r '[.attached[] | .ifindex > 0] | all' <<<"$out")" true "status: with their ifindexes"
 
 # --- without the daemon ------------------------------------------------------
 policyd_stop
@@ -123,7 +146,9 @@ ctl endpoint get x/b >/dev/null 2>&1
 t_is "$?" 1 "endpoint get NS/POD needs the daemon: exit 1"
 t_is "$(ctl identity list | jq -r --argjson id "$ID_B" '.[] | select(.id == $id) | .labels')" null \
 	"identity list: x/b's number from the maps, no labels"
-t_ok "drops still counted" jq -e 'length >= 1' <<<"$(ctl drops)"
+out=$(ctl drops)
+t_ok "drops still counted" jq -e '.counters | length >= 1' <<<"$out"
+t_is "$(jq -c 'has("top_pairs")' <<<"$out")" false "drops: no top pairs without the daemon"
 ctl metrics >/dev/null 2>&1
 t_is "$?" 1 "metrics without the daemon exits 1"
 

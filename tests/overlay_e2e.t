@@ -205,14 +205,19 @@ ev_y() {
 # reader of node 2's events started on an emptied ring; Y_EVENT gets what
 # ev_y finds.
 y_drop_event() {
-	local ev="$T_DIR/events.$RANDOM" pid
+	local ev="$T_DIR/events.$RANDOM" pid try
 	dp 2 events --timeout-ms 0 >/dev/null
 	on 2 "$BHDP" "$(root 2)" events --timeout-ms 15000 >"$ev" 2>/dev/null &
 	pid=$!
 	T_PIDS+=("$pid")
 	wait_for 5 grep -q epoll "/proc/$pid/wchan"
 	blocked "$Y" "$B_IP" 81 "$1"
-	wait_for 5 test -n "$(ev_y "$ev")"
+	# Events are best effort (rate-limited, and the reader may attach
+	# just after the first SYN): a denied retry gives another chance.
+	for try in 1 2 3; do
+		wait_for 5 test -n "$(ev_y "$ev")" && break
+		probe "$Y" "$B_IP" 81 1000 >/dev/null
+	done
 	Y_EVENT=$(ev_y "$ev")
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
