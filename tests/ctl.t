@@ -5,12 +5,7 @@
 # probe; then, with the daemon stopped, the same numbers without names;
 # and the exit codes for no datapath (3) and bad usage (2).
 set -u
-. "$(dirname "$0")/lib/policyd.sh"
-
-CTL=$BUILD/bulkhead-ctl
-[ -x "$CTL" ] || { echo "Bail out! $CTL not built"; exit 1; }
-# ctl ARGS...: in the node's namespace, where the daemon listens, as JSON.
-ctl() { "${PD_NET[@]}" "$CTL" --bpffs-root "$BPFFS" --daemon "$PD_METRICS" -o json "$@"; }
+. "$(dirname "$0")/lib/ctl.sh"
 
 node_ns
 pd_netconf
@@ -18,14 +13,7 @@ pd_netconf
 	yaml_ns x team=x
 	yaml_pod x/a role=client
 	yaml_pod x/b role=server
-	cat <<YAML
----
-apiVersion: v1
-kind: Node
-metadata: {name: ${PD_NODE:-n1}}
-spec: {podCIDR: ${SUBNET:-10.244.7.0/24}}
-status: {addresses: [{type: InternalIP, address: 192.0.2.1}]}
-YAML
+	yaml_node
 } | manifest_put cluster.yaml
 policyd_start --manifests "$PD_MANIFESTS"
 t_is "$?" 0 "the daemon starts and is ready"

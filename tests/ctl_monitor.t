@@ -6,10 +6,7 @@
 # (and is told how many) while the daemon answers and logs flows as ever;
 # exit 3 with no daemon.
 set -u
-. "$(dirname "$0")/lib/policyd.sh"
-
-CTL=$BUILD/bulkhead-ctl
-[ -x "$CTL" ] || { echo "Bail out! $CTL not built"; exit 1; }
+. "$(dirname "$0")/lib/ctl.sh"
 
 node_ns
 pd_netconf

@@ -4,12 +4,7 @@
 # policy entries in words with a hit counter that grows, and trace's
 # verdicts checked against real probes over pods x ports x protocols.
 set -u
-. "$(dirname "$0")/lib/policyd.sh"
-
-CTL=$BUILD/bulkhead-ctl
-[ -x "$CTL" ] || { echo "Bail out! $CTL not built"; exit 1; }
-# ctl ARGS...: in the node's namespace, where the daemon listens, as JSON.
-ctl() { "${PD_NET[@]}" "$CTL" --bpffs-root "$BPFFS" --daemon "$PD_METRICS" -o json "$@"; }
+. "$(dirname "$0")/lib/ctl.sh"
 
 node_ns
 pd_netconf
@@ -20,13 +15,8 @@ pd_netconf
 	yaml_pod x/a role=client
 	yaml_pod x/b role=server
 	yaml_pod x/c role=other
+	yaml_node
 	cat <<YAML
----
-apiVersion: v1
-kind: Node
-metadata: {name: ${PD_NODE:-n1}}
-spec: {podCIDR: ${SUBNET:-10.244.7.0/24}}
-status: {addresses: [{type: InternalIP, address: 192.0.2.1}]}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
